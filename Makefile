@@ -1,0 +1,50 @@
+# og-indexer: two commands from a clean clone.
+#   make demo  - local devnet + embedded Postgres + simulated traffic -> index -> demand report
+#   make test  - ruff, mypy --strict, pytest (real Postgres + anvil)
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+ANVIL  := .tools/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
+DAYS   ?= 7
+SEED   ?= 42
+
+.PHONY: demo test lint typecheck pytest install anvil clean
+
+$(BIN)/og-indexer: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(BIN)/og-indexer anvil
+
+$(ANVIL):
+	npm install --silent --no-audit --no-fund --prefix .tools @foundry-rs/anvil-linux-amd64
+	test -x $(ANVIL)
+
+anvil: $(ANVIL)
+
+demo: install
+	$(BIN)/og-indexer devnet up
+	$(BIN)/og-indexer devnet simulate --days $(DAYS) --seed $(SEED)
+	$(BIN)/og-indexer --devnet migrate
+	$(BIN)/og-indexer --devnet backfill --chain opengradient --from 0 --to latest
+	$(BIN)/og-indexer --devnet backfill --chain base --from 0 --to latest
+	$(BIN)/og-indexer --devnet status
+	$(BIN)/og-indexer --devnet report
+	$(BIN)/og-indexer --devnet db-info
+
+lint: install
+	$(BIN)/ruff check indexer tests scripts
+
+typecheck: install
+	$(BIN)/mypy --strict indexer
+
+pytest: install
+	$(BIN)/pytest -q
+
+test: lint typecheck pytest
+
+clean:
+	-$(BIN)/og-indexer devnet down
+	rm -rf $(VENV) .tools .devnet

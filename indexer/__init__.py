@@ -1,0 +1,1 @@
+"""og-indexer: index OpenGradient inference, verification and payment activity into Postgres."""

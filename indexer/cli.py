@@ -1,0 +1,274 @@
+"""The og-indexer command line: one click group; every failure is one line, never a traceback."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import sys
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import asyncpg
+import click
+
+from . import db, store, sync
+from .config import Config, ConfigError, load_config, redact_dsn, redact_url
+from .rpc import RpcClient, RpcError
+
+T = TypeVar("T")
+
+DEVNET_URLS = {"OG_RPC_URL": "http://127.0.0.1:18545", "BASE_RPC_URL": "http://127.0.0.1:18546"}
+KNOWN_ERRORS: tuple[type[BaseException], ...] = (
+    ConfigError,
+    RpcError,
+    store.StoreError,
+    sync.SyncError,
+    asyncpg.PostgresError,
+    OSError,
+    ValueError,
+)
+
+
+class Group(click.Group):
+    """Turns the errors a user can cause (bad config, unreachable RPC, database refusal) into one
+    line on stderr and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KNOWN_ERRORS as e:
+            raise click.ClickException(f"{type(e).__name__}: {e}".replace("\n", " ")) from None
+        except KeyboardInterrupt:
+            raise click.ClickException("interrupted") from None
+
+
+@dataclass
+class State:
+    config_path: Path | None
+    database_url: str | None
+    devnet: bool
+    _config: Config | None = None
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            env = dict(os.environ)
+            if self.devnet:
+                for k, v in DEVNET_URLS.items():
+                    env.setdefault(k, v)
+            if self.database_url:
+                env["DATABASE_URL"] = self.database_url
+            self._config = load_config(self.config_path, env)
+        return self._config
+
+    def dsn(self) -> str:
+        return self.config.database_url or db.embedded_dsn()
+
+
+pass_state = click.make_pass_decorator(State)
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+async def with_pool(state: State, fn: Callable[[asyncpg.Pool], Awaitable[T]]) -> T:
+    pool = await db.create_pool(state.dsn())
+    try:
+        return await fn(pool)
+    finally:
+        await pool.close()
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    envvar="OG_INDEXER_CONFIG",
+    help="TOML file overriding the built-in network profile.",
+)
+@click.option(
+    "--database-url",
+    envvar="DATABASE_URL",
+    help="Postgres URL; without it an embedded server is started in ~/.local/share/og-indexer.",
+)
+@click.option(
+    "--devnet",
+    is_flag=True,
+    envvar="OG_INDEXER_DEVNET",
+    help="Use the local devnet RPC URLs (127.0.0.1:18545, :18546) unless OG_RPC_URL/BASE_RPC_URL are set.",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default="warning",
+    envvar="OG_INDEXER_LOG_LEVEL",
+    help="Structured logs go to stderr at this level.",
+)
+@click.version_option(package_name="og-indexer")
+@click.pass_context
+def main(
+    ctx: click.Context, config_path: Path | None, database_url: str | None, devnet: bool, log_level: str
+) -> None:
+    """og-indexer: the truth about demand on OpenGradient, from the chain itself.
+
+    Indexes OpenGradient (chain 10740) and Base (8453) into Postgres schema `og`.
+    """
+    logging.basicConfig(
+        level=getattr(logging, log_level.upper()),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    ctx.obj = State(config_path, database_url, devnet)
+
+
+CHAIN = click.option(
+    "--chain",
+    type=click.Choice(["opengradient", "base"]),
+    required=True,
+    help="Which chain: opengradient (10740) or base (8453).",
+)
+
+
+@main.command()
+@pass_state
+def migrate(state: State) -> None:
+    """Apply pending schema migrations and (re)create the views."""
+
+    async def go(pool: asyncpg.Pool) -> list[str]:
+        async with pool.acquire() as conn:
+            return await store.migrate(conn)
+
+    applied = run(with_pool(state, go))
+    click.echo(
+        f"applied {len(applied)} migration(s){': ' + ', '.join(applied) if applied else ''}; views rebuilt"
+    )
+
+
+def _block_arg(value: str, name: str) -> int | str:
+    if value in ("latest", "safe", "finalized"):
+        return value
+    try:
+        n = int(value, 0)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not a block number or latest/safe/finalized", param_hint=name
+        ) from None
+    if n < 0:
+        raise click.BadParameter("must be >= 0", param_hint=name)
+    return n
+
+
+@main.command()
+@CHAIN
+@click.option("--from", "from_", default="0", help="First block (number, or latest/safe/finalized).")
+@click.option("--to", "to", default="latest", help="Last block (number, or latest/safe/finalized).")
+@click.option("--concurrency", type=click.IntRange(1, 64), default=4, help="Ranges fetched at once.")
+@click.option("--force", is_flag=True, help="Fetch ranges again even if already indexed (rows stay unique).")
+@click.option(
+    "--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal)."
+)
+@pass_state
+def backfill(
+    state: State, chain: str, from_: str, to: str, concurrency: int, force: bool, progress: bool | None
+) -> None:
+    """Index a block range of one chain, exactly once: rows and checkpoint commit together, ranges
+    already indexed are skipped, and a killed run resumes where it stopped."""
+    lo_arg, hi_arg = _block_arg(from_, "--from"), _block_arg(to, "--to")
+    cfg = state.config.chain(chain)
+
+    async def go(pool: asyncpg.Pool) -> sync.BackfillResult:
+        async with RpcClient(cfg.rpc_urls, chain_name=cfg.name) as rpc:
+            await rpc.check_chain_id(cfg.chain_id)
+            lo = lo_arg if isinstance(lo_arg, int) else (await rpc.block_by_tag(lo_arg)).number
+            hi = hi_arg if isinstance(hi_arg, int) else (await rpc.block_by_tag(hi_arg)).number
+            async with pool.acquire() as conn:
+                await store.migrate(conn)
+            show = sys.stderr.isatty() if progress is None else progress
+            if not show:
+                return await sync.backfill(rpc, pool, cfg, lo, hi, concurrency=concurrency, force=force)
+            from .progress import BackfillProgress
+
+            with BackfillProgress(cfg.name, hi - lo + 1) as bar:
+                return await sync.backfill(
+                    rpc, pool, cfg, lo, hi, concurrency=concurrency, force=force, progress=bar.advance
+                )
+
+    r = run(with_pool(state, go))
+    rate = r.logs / r.elapsed_s if r.elapsed_s > 0 else 0.0
+    click.echo(
+        f"{r.chain}: blocks {r.lo}-{r.hi} indexed ({r.blocks} fetched, {r.skipped_blocks} already indexed), "
+        f"{r.logs} logs, {sum(r.written.values())} new rows, {r.undecoded} undecoded kept raw, "
+        f"{r.elapsed_s:.1f}s ({rate:.0f} logs/s)"
+    )
+
+
+@main.command()
+@CHAIN
+@pass_state
+def redecode(state: State, chain: str) -> None:
+    """Rebuild the decoded tables of a chain from og.raw_logs with the current ABIs (no RPC)."""
+    cfg = state.config.chain(chain)
+
+    async def go(pool: asyncpg.Pool) -> dict[str, int]:
+        async with pool.acquire() as conn:
+            await store.migrate(conn)
+        return dict(await sync.redecode(pool, cfg))
+
+    counts = run(with_pool(state, go))
+    parts = ", ".join(f"{t} {n}" for t, n in sorted(counts.items()) if t not in ("blocks", "transactions"))
+    click.echo(f"{chain}: rebuilt from raw logs: {parts or 'nothing to rebuild'}")
+
+
+@main.command()
+@click.option("--chain", type=click.Choice(["opengradient", "base"]), help="Only this chain.")
+@click.option("--offline", is_flag=True, help="Do not ask the RPC for the head (no lag shown).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_state
+def status(state: State, chain: str | None, offline: bool, as_json: bool) -> None:
+    """Per chain: indexed ranges, head, lag, rows per table, logs kept raw (undecoded)."""
+    from .status import chain_status, render_status
+
+    names = [chain] if chain else list(state.config.chains)
+
+    async def go(pool: asyncpg.Pool) -> list[dict[str, Any]]:
+        async with pool.acquire() as conn:
+            await store.migrate(conn)
+            return [await chain_status(conn, state.config.chain(n), offline) for n in names]
+
+    report = run(with_pool(state, go))
+    if as_json:
+        click.echo(json.dumps(report, indent=2, default=str))
+    else:
+        render_status(report)
+
+
+@main.command("db-info")
+@pass_state
+def db_info(state: State) -> None:
+    """Print the database in use and how to connect to it with psql."""
+    dsn = state.dsn()
+    source = "DATABASE_URL" if state.config.database_url else f"embedded server in {db.data_home()}"
+    click.echo(f"database: {redact_dsn(dsn)} ({source})")
+    click.echo(f"connect:  {db.psql_command(dsn)}")
+
+
+@main.command("config")
+@pass_state
+def show_config(state: State) -> None:
+    """Print the effective configuration (secrets redacted)."""
+    cfg = state.config
+    for c in cfg.chains.values():
+        click.echo(f"[{c.name}] chain_id={c.chain_id} rpc={', '.join(redact_url(u) for u in c.rpc_urls)}")
+        click.echo(f"  max_block_range={c.max_block_range} finality_depth={c.finality_depth}")
+        if c.pay_to:
+            click.echo(f"  pay_to={', '.join(c.pay_to)}")
+        for k in c.contracts:
+            watch = "" if k.watch else " (not watched)"
+            click.echo(f"  {k.name} [{k.role}]{watch}: {', '.join(k.addresses)}")
+    click.echo(f"database: {redact_dsn(cfg.database_url) if cfg.database_url else 'embedded'}")

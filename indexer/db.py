@@ -1,0 +1,50 @@
+"""Find the database: DATABASE_URL when given, else an embedded PostgreSQL kept in a per-user folder."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+from urllib.parse import quote
+
+import asyncpg
+
+EMBEDDED_DB = "og"
+
+
+def data_home() -> Path:
+    """Per-user folder for the embedded server (OG_INDEXER_HOME overrides)."""
+    if os.environ.get("OG_INDEXER_HOME"):
+        return Path(os.environ["OG_INDEXER_HOME"])
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "og-indexer"
+
+
+def embedded_dsn(pgdata: Path | None = None) -> str:
+    """Start (or reuse) the embedded server and return a DSN for its `og` database. The server keeps
+    running after this process exits, so the next command reuses it at once."""
+    import pgserver  # imported here: only the embedded path needs it
+
+    pgdata = pgdata or data_home() / "pgdata"
+    pgdata.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        server = pgserver.get_server(pgdata, cleanup_mode=None)  # type: ignore[attr-defined]
+    exists = server.psql(f"select 1 from pg_database where datname = '{EMBEDDED_DB}';")
+    if "1 row" not in exists:
+        server.psql(f"create database {EMBEDDED_DB};")
+    return f"postgresql://postgres:@/{EMBEDDED_DB}?host={quote(str(pgdata))}"
+
+
+def psql_command(dsn: str) -> str:
+    """How a person connects to this database with psql (password hidden)."""
+    from .config import redact_dsn
+
+    return f"psql '{redact_dsn(dsn)}'"
+
+
+async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 8) -> asyncpg.Pool:
+    pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, command_timeout=600)
+    if pool is None:  # only with a custom init failure; asyncpg types it Optional
+        raise RuntimeError("could not create a connection pool")
+    return pool

@@ -1,0 +1,671 @@
+"""Turn one block range's logs, headers and transactions into typed table rows (pure, no I/O)."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
+from decimal import Decimal
+from operator import attrgetter
+from typing import Any, ClassVar
+
+from .abi import event_map, function_map
+from .chain import Block, Log, Tx
+from .config import ChainConfig, Contract
+from .decode import Decoded, DecodeError, UnknownTopic, decode_call, decode_log, to_json
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """Base of every table row: subclasses name their table; fields are its columns, in order."""
+
+    TABLE: ClassVar[str] = ""
+
+    @classmethod
+    def columns(cls) -> tuple[str, ...]:
+        return _columns(cls)
+
+    def record(self) -> tuple[Any, ...]:
+        return _getter(type(self))(self)  # type: ignore[no-any-return]
+
+
+_COLUMNS: dict[type[Row], tuple[str, ...]] = {}
+_GETTERS: dict[type[Row], attrgetter[Any]] = {}
+
+
+def _columns(cls: type[Row]) -> tuple[str, ...]:
+    if cls not in _COLUMNS:
+        _COLUMNS[cls] = tuple(f.name for f in fields(cls))
+    return _COLUMNS[cls]
+
+
+def _getter(cls: type[Row]) -> attrgetter[Any]:
+    if cls not in _GETTERS:
+        _GETTERS[cls] = attrgetter(*_columns(cls))
+    return _GETTERS[cls]
+
+
+@dataclass(frozen=True, slots=True)
+class BlockRow(Row):
+    TABLE: ClassVar[str] = "blocks"
+    chain_id: int
+    block_number: int
+    block_hash: str
+    parent_hash: str
+    block_time: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionRow(Row):
+    TABLE: ClassVar[str] = "transactions"
+    chain_id: int
+    block_number: int
+    block_hash: str
+    block_time: datetime
+    tx_hash: str
+    tx_index: int
+    tx_from: str
+    tx_to: str | None
+    input: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow(Row):
+    """Provenance shared by every event table; (chain_id, block_number, log_index) is the key."""
+
+    chain_id: int
+    block_number: int
+    block_hash: str
+    block_time: datetime
+    tx_hash: str
+    log_index: int
+
+
+@dataclass(frozen=True, slots=True)
+class RawLogRow(EventRow):
+    TABLE: ClassVar[str] = "raw_logs"
+    tx_index: int
+    address: str
+    topic0: str | None
+    topic1: str | None
+    topic2: str | None
+    topic3: str | None
+    data: bytes
+    status: str  # decoded | unknown_topic | decode_error
+    event: str | None
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SettlementRow(EventRow):
+    TABLE: ClassVar[str] = "settlements"
+    relay: str
+    kind: str
+    inferences: int
+    batch_size: int | None
+    merkle_root: str | None
+    tee_id: str | None
+    eth_address: str | None
+    input_hash: str | None
+    output_hash: str | None
+    tee_timestamp: int | None
+    walrus_blob_id: str | None
+    signature: str | None
+    verified_on_chain: bool
+    model: str | None
+    input_data: bytes | None
+    output_data: bytes | None
+    tx_from: str
+    trusted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class InferenceRow(EventRow):
+    TABLE: ClassVar[str] = "inferences"
+    contract: str
+    source: str
+    event: str
+    inference_id: str | None
+    model: str | None
+    mode: int | None
+    mode_name: str | None
+    payer: str
+    caller: str | None
+    request: str | None  # JSON text
+    response: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TeeEventRow(EventRow):
+    TABLE: ClassVar[str] = "tee_events"
+    registry: str
+    event: str
+    tee_id: str | None
+    owner: str | None
+    tee_type: int | None
+    heartbeat_timestamp: int | None
+    pcr_hash: str | None
+    args: str  # JSON text
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentRow(EventRow):
+    TABLE: ClassVar[str] = "payments"
+    token: str
+    payer: str
+    payee: str
+    amount_raw: int
+    amount_opg: Decimal
+    is_x402: bool
+    scheme: str | None
+    proxy: str | None
+    facilitator: str | None
+    tx_from: str | None
+    settle_owner: str | None
+    settle_amount_raw: int | None
+    session_cap_raw: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalRow(EventRow):
+    TABLE: ClassVar[str] = "approvals"
+    token: str
+    owner: str
+    spender: str
+    value_raw: int
+    value_opg: Decimal
+    to_permit2: bool
+
+
+@dataclass(frozen=True, slots=True)
+class X402EventRow(EventRow):
+    TABLE: ClassVar[str] = "x402_events"
+    proxy: str
+    scheme: str
+    event: str
+    token: str | None
+    owner: str | None
+    reason: str | None
+
+
+ROW_TYPES: tuple[type[Row], ...] = (
+    BlockRow,
+    TransactionRow,
+    RawLogRow,
+    SettlementRow,
+    InferenceRow,
+    TeeEventRow,
+    PaymentRow,
+    ApprovalRow,
+    X402EventRow,
+)
+# Tables filled from logs (rebuilt by redecode); blocks and transactions are fetched context.
+DECODED_TABLES = tuple(t.TABLE for t in ROW_TYPES if t not in (BlockRow, TransactionRow, RawLogRow))
+
+
+@dataclass
+class Rows:
+    """Everything one block range writes, grouped by table, plus the TEEs whose state changed."""
+
+    by_table: dict[str, list[Row]] = field(default_factory=lambda: defaultdict(list))
+    tees_touched: set[tuple[str, str]] = field(default_factory=set)  # (registry, tee_id)
+    undecoded: int = 0
+
+    def add(self, row: Row) -> None:
+        self.by_table[row.TABLE].append(row)
+
+    def count(self) -> int:
+        return sum(len(v) for v in self.by_table.values())
+
+
+SETTLED_EVENTS = frozenset({"Settled", "SettledWithPermit", "SettledWith2612"})
+LLM_MODES = {0: "VANILLA", 1: "TEE"}
+ONNX_MODES = {0: "VANILLA", 1: "ZKML", 2: "TEE"}
+_PRECOMPILE_EVENTS = {
+    "LLMChat": ("llm_chat", LLM_MODES),
+    "LLMCompletionEvent": ("llm_completion", LLM_MODES),
+    "ModelInferenceEvent": ("model_inference", ONNX_MODES),
+}
+
+
+def _utc(ts: int) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+def _blob_id(value: Any) -> str | None:
+    """Walrus blob ids are UTF-8 bytes; anything else is kept as 0x-hex rather than dropped."""
+    if not isinstance(value, bytes) or not value:
+        return None
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return "0x" + value.hex()
+
+
+def _scaled(raw: int, decimals: int) -> Decimal:
+    return Decimal(raw).scaleb(-decimals)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(to_json(value), separators=(",", ":"), sort_keys=True)
+
+
+@dataclass(frozen=True)
+class _Context:
+    chain: ChainConfig
+    blocks: Mapping[int, Block]
+    txs: Mapping[str, Tx]
+    logs_by_tx: Mapping[str, Sequence[tuple[Log, Contract, Decoded | None]]]
+
+    def tx(self, h: str) -> Tx | None:
+        return self.txs.get(h)
+
+
+def build_rows(
+    chain: ChainConfig,
+    logs: Iterable[Log],
+    blocks: Mapping[int, Block],
+    txs: Mapping[str, Tx],
+    checkpoint_blocks: Iterable[Block] = (),
+) -> Rows:
+    """Decode every log of a block range and map it to rows. Never drops a log: a log that does not
+    decode is written to raw_logs with its status and error."""
+    out = Rows()
+    decoded: list[tuple[Log, Contract, Decoded | None]] = []
+    for log in logs:
+        contract = chain.contract_for(log.address)
+        if contract is None:
+            continue  # not ours: a provider that ignored the address filter
+        try:
+            d: Decoded | None = decode_log(log, event_map(contract.abi_files))
+            status, event, error = "decoded", d.event.name if d else None, None
+        except UnknownTopic as e:
+            d, status, event, error = None, "unknown_topic", None, str(e)
+        except DecodeError as e:
+            d, status, event, error = None, "decode_error", None, str(e)
+        decoded.append((log, contract, d))
+        out.add(_raw_row(chain.chain_id, log, blocks, status, event, error))
+    by_tx: dict[str, list[tuple[Log, Contract, Decoded | None]]] = defaultdict(list)
+    for item in decoded:
+        by_tx[item[0].tx_hash].append(item)
+    ctx = _Context(chain, blocks, txs, by_tx)
+    for log, contract, d in decoded:
+        if d is None:
+            out.undecoded += 1
+            continue
+        _map(ctx, out, log, contract, d)
+    seen_tx: set[str] = set()
+    for log, contract, _ in decoded:
+        if log.tx_hash in seen_tx:
+            continue
+        seen_tx.add(log.tx_hash)
+        tx = txs.get(log.tx_hash)
+        if tx is not None:
+            keep_input = contract.role in ("x402_upto", "x402_exact", "tee_registry") or any(
+                c.role in ("x402_upto", "x402_exact") for _, c, _ in by_tx[log.tx_hash]
+            )
+            out.add(
+                TransactionRow(
+                    chain.chain_id,
+                    tx.block_number,
+                    tx.block_hash,
+                    _utc(blocks[tx.block_number].timestamp),
+                    tx.hash,
+                    tx.tx_index,
+                    tx.sender,
+                    tx.to,
+                    tx.input if keep_input else None,
+                )
+            )
+    wanted = {log.block_number for log, _, _ in decoded} | {b.number for b in checkpoint_blocks}
+    for n in sorted(wanted):
+        b = blocks[n]
+        out.add(BlockRow(chain.chain_id, b.number, b.hash, b.parent_hash, _utc(b.timestamp)))
+    return out
+
+
+def _raw_row(
+    chain_id: int, log: Log, blocks: Mapping[int, Block], status: str, event: str | None, error: str | None
+) -> RawLogRow:
+    t = log.topics + (None,) * (4 - len(log.topics))
+    return RawLogRow(
+        chain_id,
+        log.block_number,
+        log.block_hash,
+        _utc(blocks[log.block_number].timestamp),
+        log.tx_hash,
+        log.log_index,
+        log.tx_index,
+        log.address,
+        t[0],
+        t[1],
+        t[2],
+        t[3],
+        log.data,
+        status,
+        event,
+        error,
+    )
+
+
+def _prov(ctx: _Context, log: Log) -> tuple[int, int, str, datetime, str, int]:
+    return (
+        ctx.chain.chain_id,
+        log.block_number,
+        log.block_hash,
+        _utc(ctx.blocks[log.block_number].timestamp),
+        log.tx_hash,
+        log.log_index,
+    )
+
+
+def _map(ctx: _Context, out: Rows, log: Log, contract: Contract, d: Decoded) -> None:
+    handler = _HANDLERS.get(contract.role)
+    if handler is not None:
+        handler(ctx, out, log, contract, d)
+
+
+def _tee_registry(ctx: _Context, out: Rows, log: Log, contract: Contract, d: Decoded) -> None:
+    a = dict(d.args)
+    if d.event.name == "TEERegistered":
+        tx = ctx.tx(log.tx_hash)
+        if tx is not None and tx.input:
+            try:
+                call = decode_call(tx.input, function_map(contract.abi_files))
+                if call.function.name == "registerTEEWithAttestation":
+                    a["paymentAddress"] = call.args["paymentAddress"]
+                    a["endpoint"] = call.args["endpoint"]
+            except DecodeError:
+                pass  # a registration through another entry point: payment address stays unknown
+    tee_id = a.get("teeId")
+    out.add(
+        TeeEventRow(
+            *_prov(ctx, log),
+            registry=log.address,
+            event=d.event.name,
+            tee_id=tee_id,
+            owner=a.get("owner"),
+            tee_type=a.get("teeType"),
+            heartbeat_timestamp=a.get("timestamp") if d.event.name == "HeartbeatReceived" else None,
+            pcr_hash=a.get("pcrHash"),
+            args=_json(a),
+        )
+    )
+    if tee_id is not None:
+        out.tees_touched.add((log.address, tee_id))
+
+
+def _trusted(ctx: _Context, tx_from: str) -> bool:
+    return not ctx.chain.trusted_relayers or tx_from in ctx.chain.trusted_relayers
+
+
+def _settlement(
+    ctx: _Context, out: Rows, log: Log, kind: str, inferences: int, verified: bool, **cols: Any
+) -> None:
+    tx = ctx.tx(log.tx_hash)
+    sender = tx.sender if tx is not None else ""
+    base: dict[str, Any] = {
+        "batch_size": None,
+        "merkle_root": None,
+        "tee_id": None,
+        "eth_address": None,
+        "input_hash": None,
+        "output_hash": None,
+        "tee_timestamp": None,
+        "walrus_blob_id": None,
+        "signature": None,
+        "model": None,
+        "input_data": None,
+        "output_data": None,
+    }
+    base.update(cols)
+    out.add(
+        SettlementRow(
+            *_prov(ctx, log),
+            relay=log.address,
+            kind=kind,
+            inferences=inferences,
+            verified_on_chain=verified,
+            tx_from=sender,
+            trusted=_trusted(ctx, sender),
+            **base,
+        )
+    )
+
+
+def _settlement_relay(ctx: _Context, out: Rows, log: Log, contract: Contract, d: Decoded) -> None:
+    a = d.args
+    if d.event.name == "BatchSettlement":
+        _settlement(
+            ctx,
+            out,
+            log,
+            "batch",
+            a["batchSize"],
+            False,
+            batch_size=a["batchSize"],
+            merkle_root=a["merkleRoot"],
+            walrus_blob_id=_blob_id(a["walrusBlobId"]),
+        )
+    elif d.event.name == "IndividualSettlement":
+        _settlement(
+            ctx,
+            out,
+            log,
+            "individual",
+            1,
+            True,
+            tee_id=a["teeId"],
+            eth_address=a["ethAddress"],
+            input_hash=a["inputHash"],
+            output_hash=a["outputHash"],
+            tee_timestamp=a["timestamp"],
+            walrus_blob_id=_blob_id(a["walrusBlobId"]),
+            signature="0x" + bytes(a["signature"]).hex(),
+        )
+
+
+def _legacy_relay(ctx: _Context, out: Rows, log: Log, contract: Contract, d: Decoded) -> None:
+    a = d.args
+    name = d.event.name
+    if name == "Settlement":
+        _settlement(
+            ctx, out, log, "legacy_single", 1, False, input_hash=a["inputHash"], output_hash=a["outputHash"]
+        )
+    elif name == "BatchSettlement":
+        _settlement(
+            ctx,
+            out,
+            log,
+            "legacy_batch",
+            a["batchSize"],
+            False,
+            batch_size=a["batchSize"],
+            merkle_root=a["merkleRoot"],
+        )
+    elif name == "SettlementWithMetadata":
+        _settlement(
+            ctx,
+            out,
+            log,
+            "legacy_metadata",
+            1,
+            False,
+            input_hash=a["inputHash"],
+            output_hash=a["outputHash"],
+            model=a["modelInfo"] or None,
+            input_data=a["inputData"],
+            output_data=a["outputData"],
+        )
+
+
+def _payer(ctx: _Context, log: Log) -> str:
+    tx = ctx.tx(log.tx_hash)
+    return tx.sender if tx is not None else ""
+
+
+def _precompile(ctx: _Context, out: Rows, log: Log, contract: Contract, d: Decoded) -> None:
+    spec = _PRECOMPILE_EVENTS.get(d.event.name)
+    if spec is None:
+        return
+    source, modes = spec
+    req = d.args.get("request") or {}
+    mode = req.get("mode")
+    out.add(
+        InferenceRow(
+            *_prov(ctx, log),
+            contract=log.address,
+            source=source,
+            event=d.event.name,
+            inference_id=d.args.get("inferenceID"),
+            model=req.get("modelCID") or None,
+            mode=mode,
+            mode_name=modes.get(mode) if isinstance(mode, int) else None,
+            payer=_payer(ctx, log),
+            caller=None,
+            request=_json(req),
+            response=_json(d.args.get("response")),
+        )
+    )
+
+
+def _hub(ctx: _Context, out: Rows, log: Log, contract: Contract, d: Decoded) -> None:
+    """The hub echoes the precompile's result in the same transaction: that inference is already
+    counted from the precompile event. A hub result with no precompile partner is kept, model unknown."""
+    partners = ctx.logs_by_tx.get(log.tx_hash, ())
+    if any(c.role == "inference_precompile" and pd is not None for _, c, pd in partners):
+        return
+    payload = next(iter(d.args.values()), None)
+    out.add(
+        InferenceRow(
+            *_prov(ctx, log),
+            contract=log.address,
+            source="inference_hub",
+            event=d.event.name,
+            inference_id=None,
+            model=None,
+            mode=None,
+            mode_name=None,
+            payer=_payer(ctx, log),
+            caller=None,
+            request=None,
+            response=_json(payload),
+        )
+    )
+
+
+def _workflow(ctx: _Context, out: Rows, log: Log, contract: Contract, d: Decoded) -> None:
+    if d.event.name != "InferenceResultEmitted":
+        return
+    out.add(
+        InferenceRow(
+            *_prov(ctx, log),
+            contract=log.address,
+            source="workflow",
+            event=d.event.name,
+            inference_id=None,
+            model=None,  # the contract's modelId() is a view call, not part of the log
+            mode=None,
+            mode_name=None,
+            payer=_payer(ctx, log),
+            caller=d.args.get("caller"),
+            request=None,
+            response=_json(d.args.get("result")),
+        )
+    )
+
+
+def _settle_context(ctx: _Context, log: Log) -> tuple[Contract | None, Mapping[str, Any]]:
+    """The x402 proxy that settled in this transaction (if any) and its decoded settle call."""
+    proxy: Contract | None = None
+    for _, c, pd in ctx.logs_by_tx.get(log.tx_hash, ()):
+        if c.role in ("x402_upto", "x402_exact") and pd is not None and pd.event.name in SETTLED_EVENTS:
+            proxy = c
+            break
+    if proxy is None:
+        return None, {}
+    tx = ctx.tx(log.tx_hash)
+    if tx is None or tx.to is None or tx.to not in proxy.addresses:
+        return proxy, {}
+    try:
+        return proxy, decode_call(tx.input, function_map(proxy.abi_files)).args
+    except DecodeError:
+        return proxy, {}
+
+
+def _token(ctx: _Context, out: Rows, log: Log, contract: Contract, d: Decoded) -> None:
+    a = d.args
+    decimals = ctx.chain.token_decimals
+    if d.event.name == "Transfer" and a["to"] in ctx.chain.pay_to:
+        proxy, call = _settle_context(ctx, log)
+        permit = call.get("permit") or {}
+        cap = (permit.get("permitted") or {}).get("amount")
+        witness = call.get("witness") or {}
+        tx = ctx.tx(log.tx_hash)
+        is_x402 = proxy is not None
+        out.add(
+            PaymentRow(
+                *_prov(ctx, log),
+                token=log.address,
+                payer=a["from"],
+                payee=a["to"],
+                amount_raw=a["value"],
+                amount_opg=_scaled(a["value"], decimals),
+                is_x402=is_x402,
+                scheme=("upto" if proxy.role == "x402_upto" else "exact") if proxy else None,
+                proxy=tx.to if proxy and tx else None,
+                facilitator=witness.get("facilitator") or (tx.sender if is_x402 and tx else None),
+                tx_from=tx.sender if tx else None,
+                settle_owner=call.get("owner"),
+                settle_amount_raw=call.get("amount", cap if proxy and proxy.role == "x402_exact" else None),
+                session_cap_raw=cap if proxy and proxy.role == "x402_upto" else None,
+            )
+        )
+    elif d.event.name == "Approval":
+        permit2 = ctx.chain.addresses_with_role("permit2")
+        out.add(
+            ApprovalRow(
+                *_prov(ctx, log),
+                token=log.address,
+                owner=a["owner"],
+                spender=a["spender"],
+                value_raw=a["value"],
+                value_opg=_scaled(a["value"], decimals),
+                to_permit2=a["spender"] in permit2,
+            )
+        )
+
+
+def _x402(ctx: _Context, out: Rows, log: Log, contract: Contract, d: Decoded) -> None:
+    a = d.args
+    reason = a.get("reason")
+    if reason is None and "errorCode" in a:
+        reason = f"panic {a['errorCode']}"
+    if reason is None and "data" in a:
+        reason = "0x" + bytes(a["data"]).hex()
+    out.add(
+        X402EventRow(
+            *_prov(ctx, log),
+            proxy=log.address,
+            scheme="upto" if contract.role == "x402_upto" else "exact",
+            event=d.event.name,
+            token=a.get("token"),
+            owner=a.get("owner"),
+            reason=reason,
+        )
+    )
+
+
+_HANDLERS = {
+    "tee_registry": _tee_registry,
+    "settlement_relay": _settlement_relay,
+    "legacy_relay": _legacy_relay,
+    "inference_precompile": _precompile,
+    "inference_hub": _hub,
+    "workflow": _workflow,
+    "token": _token,
+    "x402_upto": _x402,
+    "x402_exact": _x402,
+}

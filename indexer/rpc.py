@@ -1,0 +1,380 @@
+"""JSON-RPC client: batching, retries with backoff, URL failover, and validation of every answer."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import orjson
+
+from .chain import Block, Log, Tx
+from .config import redact_url
+
+
+class RpcError(Exception):
+    """An RPC call failed for good (after retries), or the node answered something unusable."""
+
+
+class RetryableError(RpcError):
+    """A failure worth retrying: timeout, 429, 5xx, connection reset, malformed answer."""
+
+
+class RangeTooLarge(RpcError):
+    """The provider refused an eth_getLogs span. `hint` is the span it suggested, if it said one."""
+
+    def __init__(self, message: str, hint: tuple[int, int] | None, max_span: int | None) -> None:
+        super().__init__(message)
+        self.hint = hint
+        self.max_span = max_span
+
+
+class ChainIdMismatch(RpcError):
+    pass
+
+
+_RANGE_PATTERNS = (
+    "range too large",
+    "range is too large",
+    "block range",
+    "too many results",
+    "returned more than",
+    "response size exceeded",
+    "limit exceeded",
+    "exceed maximum",
+    "is limited to",
+    "max range",
+    "too many logs",
+    "query timeout exceeded",
+)
+_HINT = re.compile(r"\[\s*(0x[0-9a-fA-F]+)\s*,\s*(0x[0-9a-fA-F]+)\s*\]")
+_MAX_SPAN = re.compile(
+    r"(?:maximum block range|limited to an?|max range|up to an?)[^0-9]{0,20}([0-9][0-9,]*)\s*(k?)", re.I
+)
+
+
+def classify_error(method: str, error: Mapping[str, Any]) -> RpcError:
+    """Map a JSON-RPC error object to the exception class the caller acts on."""
+    message = str(error.get("message", error))
+    code = error.get("code")
+    lowered = message.lower()
+    if method == "eth_getLogs" and any(p in lowered for p in _RANGE_PATTERNS):
+        hint = None
+        m = _HINT.search(message)
+        if m:
+            hint = (int(m.group(1), 16), int(m.group(2), 16))
+        max_span = None
+        m2 = _MAX_SPAN.search(message)
+        if m2:
+            max_span = int(m2.group(1).replace(",", "")) * (1000 if m2.group(2).lower() == "k" else 1)
+        return RangeTooLarge(f"{method}: {message}", hint, max_span)
+    if code in (-32005, -32603, 429) or "rate limit" in lowered or "timeout" in lowered or "busy" in lowered:
+        return RetryableError(f"{method}: {message} (code {code})")
+    return RpcError(f"{method}: {message} (code {code})")
+
+
+@dataclass
+class RpcStats:
+    calls: Counter[str] = field(default_factory=Counter)  # by method, each batch element counted
+    http_requests: int = 0
+    errors: Counter[str] = field(default_factory=Counter)
+    retries: int = 0
+
+
+def _qty(value: Any, what: str) -> int:
+    if not isinstance(value, str) or not value.startswith("0x"):
+        raise RetryableError(f"malformed answer: {what} is {value!r}, expected a 0x quantity")
+    try:
+        return int(value, 16)
+    except ValueError:
+        raise RetryableError(f"malformed answer: {what} is {value!r}") from None
+
+
+def _hash(value: Any, what: str, size: int = 32) -> str:
+    if not isinstance(value, str) or len(value) != 2 + 2 * size or not value.startswith("0x"):
+        raise RetryableError(f"malformed answer: {what} is {value!r}")
+    return value.lower()
+
+
+def _bytes(value: Any, what: str) -> bytes:
+    if not isinstance(value, str) or not value.startswith("0x"):
+        raise RetryableError(f"malformed answer: {what} is {value!r}")
+    try:
+        return bytes.fromhex(value[2:])
+    except ValueError:
+        raise RetryableError(f"malformed answer: {what} is not hex") from None
+
+
+def parse_log(raw: Any) -> Log:
+    if not isinstance(raw, dict):
+        raise RetryableError(f"malformed answer: log is {type(raw).__name__}")
+    if raw.get("removed"):
+        raise RetryableError("answer contains a removed log")
+    topics = raw.get("topics")
+    if not isinstance(topics, list) or len(topics) > 4:
+        raise RetryableError(f"malformed answer: topics {topics!r}")
+    return Log(
+        block_number=_qty(raw.get("blockNumber"), "log.blockNumber"),
+        block_hash=_hash(raw.get("blockHash"), "log.blockHash"),
+        tx_hash=_hash(raw.get("transactionHash"), "log.transactionHash"),
+        tx_index=_qty(raw.get("transactionIndex"), "log.transactionIndex"),
+        log_index=_qty(raw.get("logIndex"), "log.logIndex"),
+        address=_hash(raw.get("address"), "log.address", 20),
+        topics=tuple(_hash(t, "log.topic") for t in topics),
+        data=_bytes(raw.get("data"), "log.data"),
+    )
+
+
+def parse_block(raw: Any, number: int) -> Block:
+    if not isinstance(raw, dict):
+        raise RetryableError(f"block {number} not found (answer {raw!r})")
+    b = Block(
+        number=_qty(raw.get("number"), "block.number"),
+        hash=_hash(raw.get("hash"), "block.hash"),
+        parent_hash=_hash(raw.get("parentHash"), "block.parentHash"),
+        timestamp=_qty(raw.get("timestamp"), "block.timestamp"),
+    )
+    if b.number != number:
+        raise RetryableError(f"asked for block {number}, got {b.number}")
+    return b
+
+
+def parse_tx(raw: Any, tx_hash: str) -> Tx:
+    if not isinstance(raw, dict):
+        raise RetryableError(f"transaction {tx_hash} not found (answer {raw!r})")
+    to = raw.get("to")
+    tx = Tx(
+        hash=_hash(raw.get("hash"), "tx.hash"),
+        block_number=_qty(raw.get("blockNumber"), "tx.blockNumber"),
+        block_hash=_hash(raw.get("blockHash"), "tx.blockHash"),
+        tx_index=_qty(raw.get("transactionIndex"), "tx.transactionIndex"),
+        sender=_hash(raw.get("from"), "tx.from", 20),
+        to=_hash(to, "tx.to", 20) if to is not None else None,
+        input=_bytes(raw.get("input", raw.get("data")), "tx.input"),
+    )
+    if tx.hash != tx_hash:
+        raise RetryableError(f"asked for transaction {tx_hash}, got {tx.hash}")
+    return tx
+
+
+class RpcClient:
+    """Talks to one chain through one or more URLs; the first URL is preferred, the others take
+    over on errors. Only idempotent reads are sent, so every call may be retried."""
+
+    def __init__(
+        self,
+        urls: Sequence[str],
+        *,
+        chain_name: str = "",
+        retries: int = 6,
+        timeout_s: float = 30.0,
+        backoff_s: float = 0.25,
+        max_batch: int = 200,
+    ) -> None:
+        if not urls:
+            raise RpcError(f"{chain_name}: no RPC URL configured")
+        self.urls = list(urls)
+        self.chain_name = chain_name
+        self.retries = retries
+        self.timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self.backoff_s = backoff_s
+        self.max_batch = max_batch
+        self.stats = RpcStats()
+        self._active = 0
+        self._session: aiohttp.ClientSession | None = None
+        self._ids = 0
+
+    async def __aenter__(self) -> RpcClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    @property
+    def url(self) -> str:
+        return self.urls[self._active]
+
+    def _sess(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                timeout=self.timeout, connector=aiohttp.TCPConnector(limit=32)
+            )
+        return self._session
+
+    async def _post(self, payload: bytes) -> Any:
+        url = self.url
+        self.stats.http_requests += 1
+        try:
+            async with self._sess().post(
+                url, data=payload, headers={"Content-Type": "application/json"}
+            ) as resp:
+                body = await resp.read()
+                if resp.status == 429 or resp.status >= 500:
+                    raise RetryableError(f"HTTP {resp.status} from {redact_url(url)}")
+                if resp.status >= 400:
+                    raise RpcError(f"HTTP {resp.status} from {redact_url(url)}: {body[:200]!r}")
+        except (TimeoutError, aiohttp.ClientError, ConnectionError) as e:
+            raise RetryableError(f"{type(e).__name__} talking to {redact_url(url)}: {e}") from e
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError as e:
+            raise RetryableError(f"malformed answer from {redact_url(url)}: not JSON") from e
+
+    async def _with_retries(self, what: str, attempt_fn: Any) -> Any:
+        delay = self.backoff_s
+        last: Exception | None = None
+        for attempt in range(self.retries + 1):
+            try:
+                return await attempt_fn()
+            except RetryableError as e:
+                last = e
+                self.stats.errors[type(e).__name__] += 1
+                if attempt == self.retries:
+                    break
+                self.stats.retries += 1
+                if len(self.urls) > 1:
+                    self._active = (self._active + 1) % len(self.urls)
+                await asyncio.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, 8.0)
+        raise RpcError(
+            f"{what} on {self.chain_name} failed after {self.retries + 1} attempts: {last}"
+        ) from last
+
+    async def call(self, method: str, params: list[Any]) -> Any:
+        """One call; JSON-RPC errors become typed exceptions, transient ones are retried."""
+        return await self._with_retries(method, lambda: self._call_once(method, params))
+
+    async def _call_once(self, method: str, params: list[Any]) -> Any:
+        self._ids += 1
+        self.stats.calls[method] += 1
+        answer = await self._post(
+            orjson.dumps({"jsonrpc": "2.0", "id": self._ids, "method": method, "params": params})
+        )
+        if not isinstance(answer, dict):
+            raise RetryableError(f"malformed answer to {method}: {type(answer).__name__}")
+        if "error" in answer and answer["error"] is not None:
+            err = answer["error"]
+            raise classify_error(method, err if isinstance(err, dict) else {"message": str(err)})
+        if "result" not in answer:
+            raise RetryableError(f"malformed answer to {method}: no result")
+        return answer["result"]
+
+    async def _batch_once(self, method: str, params_list: Sequence[list[Any]]) -> list[Any]:
+        """The same method over many params, in HTTP batches of max_batch; results in order."""
+        out: list[Any] = []
+        for i in range(0, len(params_list), self.max_batch):
+            out.extend(await self._batch_chunk(method, params_list[i : i + self.max_batch]))
+        return out
+
+    async def _batch_chunk(self, method: str, chunk: Sequence[list[Any]]) -> list[Any]:
+        base = self._ids
+        self._ids += len(chunk)
+        self.stats.calls[method] += len(chunk)
+        req = [{"jsonrpc": "2.0", "id": base + k, "method": method, "params": p} for k, p in enumerate(chunk)]
+        answer = await self._post(orjson.dumps(req))
+        if not isinstance(answer, list) or len(answer) != len(chunk):
+            raise RetryableError(f"malformed batch answer to {method}")
+        by_id: dict[int, Any] = {}
+        for item in answer:
+            if not isinstance(item, dict) or "id" not in item:
+                raise RetryableError(f"malformed batch item for {method}")
+            if item.get("error") is not None:
+                err = item["error"]
+                raise classify_error(method, err if isinstance(err, dict) else {"message": str(err)})
+            by_id[item["id"]] = item.get("result")
+        try:
+            return [by_id[base + k] for k in range(len(chunk))]
+        except KeyError:
+            raise RetryableError(f"batch answer to {method} is missing ids") from None
+
+    # --- typed reads -------------------------------------------------------------------------
+
+    async def chain_id(self) -> int:
+        return _qty(await self.call("eth_chainId", []), "chainId")
+
+    async def check_chain_id(self, expected: int) -> None:
+        """Every configured URL must serve the configured chain (a Base URL in the OpenGradient
+        slot must not index the wrong chain)."""
+        for i, url in enumerate(self.urls):
+            self._active = i
+            got = await self.chain_id()
+            if got != expected:
+                raise ChainIdMismatch(
+                    f"{self.chain_name}: RPC {redact_url(url)} serves chain id {got}, "
+                    f"but chain {self.chain_name!r} is configured with id {expected}"
+                )
+        self._active = 0
+
+    async def block_number(self) -> int:
+        return _qty(await self.call("eth_blockNumber", []), "blockNumber")
+
+    async def block_by_tag(self, tag: str) -> Block:
+        raw = await self.call("eth_getBlockByNumber", [tag, False])
+        if not isinstance(raw, dict):
+            raise RpcError(f"{self.chain_name}: no block for tag {tag!r}")
+        return parse_block(raw, _qty(raw.get("number"), "block.number"))
+
+    async def blocks(self, numbers: Iterable[int]) -> dict[int, Block]:
+        nums = sorted(set(numbers))
+        if not nums:
+            return {}
+
+        async def attempt() -> dict[int, Block]:
+            raws = await self._batch_once("eth_getBlockByNumber", [[hex(n), False] for n in nums])
+            return {n: parse_block(r, n) for n, r in zip(nums, raws, strict=True)}
+
+        result: dict[int, Block] = await self._with_retries("eth_getBlockByNumber", attempt)
+        return result
+
+    async def transactions(self, hashes: Iterable[str]) -> dict[str, Tx]:
+        hs = sorted(set(hashes))
+        if not hs:
+            return {}
+
+        async def attempt() -> dict[str, Tx]:
+            raws = await self._batch_once("eth_getTransactionByHash", [[h] for h in hs])
+            return {h: parse_tx(r, h) for h, r in zip(hs, raws, strict=True)}
+
+        result: dict[str, Tx] = await self._with_retries("eth_getTransactionByHash", attempt)
+        return result
+
+    async def get_logs(self, addresses: Sequence[str], lo: int, hi: int) -> list[Log]:
+        """Logs of the addresses in [lo, hi], validated: every log inside the range, no removed
+        logs, sorted by (block, log index), no duplicates."""
+
+        async def attempt() -> list[Log]:
+            raw = await self._call_once(
+                "eth_getLogs", [{"fromBlock": hex(lo), "toBlock": hex(hi), "address": list(addresses)}]
+            )
+            if not isinstance(raw, list):
+                raise RetryableError(f"malformed answer to eth_getLogs: {type(raw).__name__}")
+            logs = [parse_log(r) for r in raw]
+            wanted = set(addresses)
+            seen: set[tuple[int, int]] = set()
+            hashes: dict[int, str] = {}
+            for log in logs:
+                if not lo <= log.block_number <= hi:
+                    raise RetryableError(f"eth_getLogs {lo}-{hi} returned a log of block {log.block_number}")
+                if log.address not in wanted:
+                    raise RetryableError(f"eth_getLogs returned a log of unrequested address {log.address}")
+                key = (log.block_number, log.log_index)
+                if key in seen:
+                    raise RetryableError(f"eth_getLogs returned log {key} twice")
+                seen.add(key)
+                if hashes.setdefault(log.block_number, log.block_hash) != log.block_hash:
+                    raise RetryableError(f"eth_getLogs returned two hashes for block {log.block_number}")
+            logs.sort(key=lambda g: (g.block_number, g.log_index))
+            return logs
+
+        result: list[Log] = await self._with_retries(f"eth_getLogs {lo}-{hi}", attempt)
+        return result

@@ -1,0 +1,323 @@
+"""Postgres: migrations, exactly-once range writes (rows + checkpoint in one transaction), reads."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+from .rows import DECODED_TABLES, ROW_TYPES, Row, Rows
+
+SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+MIGRATION_LOCK = 0x06_1E_DE_C5  # advisory lock key for migrate
+_CHAIN_LOCK_BASE = 0x06_1E_00_00  # + chain id: serialises writers of one chain
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+# A connection, pooled or not: every function here works inside the caller's transaction.
+Conn = asyncpg.Connection | PoolConnectionProxy
+
+
+class StoreError(Exception):
+    pass
+
+
+class HashMismatch(StoreError):
+    """A block already stored has another hash than the one just fetched: the chain reorganised."""
+
+    def __init__(self, chain_id: int, block_number: int, stored: str, fetched: str) -> None:
+        super().__init__(
+            f"chain {chain_id} block {block_number}: stored hash {stored} differs from fetched {fetched}"
+        )
+        self.chain_id = chain_id
+        self.block_number = block_number
+
+
+@dataclass(frozen=True)
+class Range:
+    lo: int
+    hi: int
+
+
+def migration_files(sql_dir: Path = SQL_DIR) -> list[Path]:
+    files = sorted((sql_dir / "migrations").glob("*.sql"))
+    for f in files:
+        if not _MIGRATION_NAME.match(f.name):
+            raise StoreError(f"migration file {f.name} is not named NNNN_what.sql")
+    return files
+
+
+def view_files(sql_dir: Path = SQL_DIR) -> list[Path]:
+    return sorted((sql_dir / "views").glob("*.sql"))
+
+
+async def migrate(conn: Conn, sql_dir: Path = SQL_DIR) -> list[str]:
+    """Apply pending migrations (each once, recorded) and rebuild every view, under an advisory lock.
+    Idempotent: a second run applies nothing and leaves the schema as it is."""
+    applied: list[str] = []
+    await conn.execute("select pg_advisory_lock($1)", MIGRATION_LOCK)
+    try:
+        await conn.execute(
+            """
+            create schema if not exists og;
+            create table if not exists og.schema_migrations (
+                version    text primary key,
+                file       text not null,
+                applied_at timestamptz not null default now()
+            )
+            """
+        )
+        done = {r["version"] for r in await conn.fetch("select version from og.schema_migrations")}
+        for f in migration_files(sql_dir):
+            version = f.name[:4]
+            if version in done:
+                continue
+            async with conn.transaction():
+                await conn.execute(f.read_text())
+                await conn.execute(
+                    "insert into og.schema_migrations (version, file) values ($1, $2)", version, f.name
+                )
+            applied.append(f.name)
+        async with conn.transaction():
+            for f in view_files(sql_dir):
+                try:
+                    await conn.execute(f.read_text())
+                except asyncpg.PostgresError as e:
+                    raise StoreError(f"view file {f.name}: {e}") from e
+    finally:
+        await conn.execute("select pg_advisory_unlock($1)", MIGRATION_LOCK)
+    return applied
+
+
+async def _stage(conn: Conn, table: str, rows: Sequence[Row]) -> int:
+    """COPY rows into a session temp table, then insert what is new; returns rows inserted."""
+    cols = type(rows[0]).columns()
+    stage = f"stage_{table}"
+    await conn.execute(f"create temp table if not exists {stage} (like og.{table}) on commit delete rows")
+    await conn.copy_records_to_table(stage, records=[r.record() for r in rows], columns=list(cols))
+    col_list = ", ".join(cols)
+    status: str = await conn.execute(
+        f"insert into og.{table} ({col_list}) select {col_list} from {stage} on conflict do nothing"
+    )
+    await conn.execute(f"truncate {stage}")
+    return int(status.rsplit(" ", 1)[1])
+
+
+async def _check_block_hashes(conn: Conn, chain_id: int, rows: Sequence[Row]) -> None:
+    if not rows:
+        return
+    nums = [r.record()[1] for r in rows]
+    hashes = {r.record()[1]: r.record()[2] for r in rows}
+    for rec in await conn.fetch(
+        "select block_number, block_hash from og.blocks"
+        " where chain_id = $1 and block_number = any($2::bigint[])",
+        chain_id,
+        nums,
+    ):
+        if rec["block_hash"] != hashes[rec["block_number"]]:
+            raise HashMismatch(chain_id, rec["block_number"], rec["block_hash"], hashes[rec["block_number"]])
+
+
+TEES_REFRESH = """
+with touched as (
+    select unnest($2::text[]) as registry, unnest($3::text[]) as tee_id
+), ev as (
+    select e.* from og.tee_events e join touched t using (registry, tee_id) where e.chain_id = $1
+), state as (
+    select
+        registry, tee_id,
+        (array_agg(owner order by block_number desc, log_index desc)
+            filter (where event = 'TEERegistered'))[1] as owner,
+        (array_agg(tee_type order by block_number desc, log_index desc)
+            filter (where event = 'TEERegistered'))[1] as tee_type,
+        coalesce((array_agg(event in ('TEERegistered', 'TEEEnabled', 'TEEActivated')
+            order by block_number desc, log_index desc)
+            filter (where event in ('TEERegistered', 'TEEEnabled', 'TEEDisabled',
+                                    'TEEActivated', 'TEEDeactivated', 'TEERemoved')))[1], false) as enabled,
+        min(block_time) filter (where event = 'TEERegistered') as registered_at,
+        min(block_number) filter (where event = 'TEERegistered') as registered_block,
+        max(block_time) filter (where event = 'HeartbeatReceived') as last_heartbeat_at,
+        count(*) filter (where event = 'HeartbeatReceived') as heartbeats,
+        (array_agg(args->>'paymentAddress' order by block_number desc, log_index desc)
+            filter (where event = 'TEERegistered'))[1] as payment_address,
+        (array_agg(args->>'endpoint' order by block_number desc, log_index desc)
+            filter (where event = 'TEERegistered'))[1] as endpoint
+    from ev group by registry, tee_id
+), gone as (
+    delete from og.tees d using touched t
+    where d.chain_id = $1 and d.registry = t.registry and d.tee_id = t.tee_id
+      and not exists (select 1 from ev where ev.registry = t.registry and ev.tee_id = t.tee_id)
+)
+insert into og.tees as t (chain_id, registry, tee_id, owner, tee_type, enabled, registered_at,
+                          registered_block, last_heartbeat_at, heartbeats, payment_address, endpoint)
+select $1, registry, tee_id, owner, tee_type, enabled, registered_at, registered_block,
+       last_heartbeat_at, heartbeats, payment_address, endpoint from state
+on conflict (chain_id, registry, tee_id) do update set
+    owner = excluded.owner, tee_type = excluded.tee_type, enabled = excluded.enabled,
+    registered_at = excluded.registered_at, registered_block = excluded.registered_block,
+    last_heartbeat_at = excluded.last_heartbeat_at, heartbeats = excluded.heartbeats,
+    payment_address = excluded.payment_address, endpoint = excluded.endpoint
+"""
+
+
+async def refresh_tees(conn: Conn, chain_id: int, touched: Iterable[tuple[str, str]]) -> None:
+    """Recompute og.tees for the given (registry, tee_id) pairs from all their events, so that ranges
+    indexed in any order converge to the same state."""
+    pairs = sorted(set(touched))
+    if pairs:
+        await conn.execute(TEES_REFRESH, chain_id, [p[0] for p in pairs], [p[1] for p in pairs])
+
+
+async def write_rows(conn: Conn, chain_id: int, rows: Rows) -> dict[str, int]:
+    """Insert rows (idempotent on each table's key) inside the caller's transaction."""
+    written: dict[str, int] = {}
+    await _check_block_hashes(conn, chain_id, rows.by_table.get("blocks", []))
+    for rt in ROW_TYPES:
+        batch = rows.by_table.get(rt.TABLE)
+        if batch:
+            written[rt.TABLE] = await _stage(conn, rt.TABLE, batch)
+    await refresh_tees(conn, chain_id, rows.tees_touched)
+    return written
+
+
+async def lock_chain(conn: Conn, chain_id: int) -> None:
+    await conn.execute("select pg_advisory_xact_lock($1)", _CHAIN_LOCK_BASE + chain_id)
+
+
+async def add_range(conn: Conn, chain_id: int, lo: int, hi: int, hi_hash: str) -> None:
+    """Record [lo, hi] as indexed and merge it with overlapping or adjacent ranges (caller holds the
+    chain lock inside a transaction)."""
+    recs = await conn.fetch(
+        "select from_block, to_block, to_hash from og.indexed_ranges where chain_id = $1 "
+        "and to_block >= $2 - 1 and from_block <= $3 + 1",
+        chain_id,
+        lo,
+        hi,
+    )
+    new_lo, new_hi, new_hash = lo, hi, hi_hash
+    for r in recs:
+        new_lo = min(new_lo, r["from_block"])
+        if r["to_block"] > new_hi:
+            new_hi, new_hash = r["to_block"], r["to_hash"]
+    if recs:
+        await conn.execute(
+            "delete from og.indexed_ranges where chain_id = $1 and from_block = any($2::bigint[])",
+            chain_id,
+            [r["from_block"] for r in recs],
+        )
+    await conn.execute(
+        "insert into og.indexed_ranges (chain_id, from_block, to_block, to_hash) values ($1, $2, $3, $4)",
+        chain_id,
+        new_lo,
+        new_hi,
+        new_hash,
+    )
+
+
+async def commit_range(
+    conn: Conn, chain_id: int, lo: int, hi: int, hi_hash: str, rows: Rows
+) -> dict[str, int]:
+    """One transaction: the range's rows and its checkpoint, so a crash leaves both or neither."""
+    async with conn.transaction():
+        await lock_chain(conn, chain_id)
+        written = await write_rows(conn, chain_id, rows)
+        await add_range(conn, chain_id, lo, hi, hi_hash)
+    return written
+
+
+async def indexed_ranges(conn: Conn, chain_id: int) -> list[Range]:
+    recs = await conn.fetch(
+        "select from_block, to_block from og.indexed_ranges where chain_id = $1 order by from_block",
+        chain_id,
+    )
+    return [Range(r["from_block"], r["to_block"]) for r in recs]
+
+
+def gaps(lo: int, hi: int, done: Sequence[Range]) -> list[Range]:
+    """The parts of [lo, hi] not covered by the (sorted, merged) done ranges."""
+    out: list[Range] = []
+    cursor = lo
+    for r in done:
+        if r.hi < cursor:
+            continue
+        if r.lo > hi:
+            break
+        if r.lo > cursor:
+            out.append(Range(cursor, min(hi, r.lo - 1)))
+        cursor = max(cursor, r.hi + 1)
+        if cursor > hi:
+            break
+    if cursor <= hi:
+        out.append(Range(cursor, hi))
+    return out
+
+
+async def table_counts(conn: Conn, chain_id: int) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for t in ("raw_logs", "transactions", *DECODED_TABLES, "tees"):
+        out[t] = await conn.fetchval(f"select count(*) from og.{t} where chain_id = $1", chain_id)
+    return out
+
+
+async def undecoded_counts(conn: Conn, chain_id: int) -> dict[str, int]:
+    recs = await conn.fetch(
+        "select status, count(*) as n from og.raw_logs"
+        " where chain_id = $1 and status <> 'decoded' group by status",
+        chain_id,
+    )
+    return {r["status"]: r["n"] for r in recs}
+
+
+async def delete_decoded(conn: Conn, chain_id: int, lo: int, hi: int) -> None:
+    """Remove the rows derived from raw logs in [lo, hi], raw logs included (redecode rebuilds them
+    from what it read first)."""
+    for t in (*DECODED_TABLES, "raw_logs"):
+        await conn.execute(
+            f"delete from og.{t} where chain_id = $1 and block_number between $2 and $3", chain_id, lo, hi
+        )
+
+
+async def read_raw(
+    conn: Conn, chain_id: int, lo: int, hi: int
+) -> tuple[list[asyncpg.Record], list[asyncpg.Record], list[asyncpg.Record]]:
+    """Raw logs, block headers and transactions stored for [lo, hi] (what redecode needs)."""
+    logs = await conn.fetch(
+        "select * from og.raw_logs where chain_id = $1 and block_number between $2 and $3 "
+        "order by block_number, log_index",
+        chain_id,
+        lo,
+        hi,
+    )
+    blocks = await conn.fetch(
+        "select * from og.blocks where chain_id = $1 and block_number between $2 and $3", chain_id, lo, hi
+    )
+    txs = await conn.fetch(
+        "select * from og.transactions where chain_id = $1 and block_number between $2 and $3",
+        chain_id,
+        lo,
+        hi,
+    )
+    return logs, blocks, txs
+
+
+async def raw_block_bounds(conn: Conn, chain_id: int) -> tuple[int, int] | None:
+    rec = await conn.fetchrow(
+        "select min(block_number) as lo, max(block_number) as hi from og.raw_logs where chain_id = $1",
+        chain_id,
+    )
+    if rec is None or rec["lo"] is None:
+        return None
+    return int(rec["lo"]), int(rec["hi"])
+
+
+async def all_tees(conn: Conn, chain_id: int) -> set[tuple[str, str]]:
+    recs = await conn.fetch(
+        "select distinct registry, tee_id from og.tee_events where chain_id = $1 and tee_id is not null "
+        "union select registry, tee_id from og.tees where chain_id = $1",
+        chain_id,
+    )
+    return {(r["registry"], r["tee_id"]) for r in recs}

@@ -1,0 +1,267 @@
+"""The pipeline: fetch block ranges, decode them, and commit rows with their checkpoint; redecode."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import asyncpg
+
+from . import store
+from .chain import Block, Log, Tx
+from .config import ChainConfig
+from .rows import Rows, build_rows
+from .rpc import RangeTooLarge, RetryableError, RpcClient, RpcError
+
+log = logging.getLogger("og_indexer.sync")
+
+ProgressFn = Callable[[int, int], None]  # (blocks done, logs done) increments
+
+
+class SyncError(Exception):
+    pass
+
+
+@dataclass
+class BackfillResult:
+    chain: str
+    lo: int
+    hi: int
+    blocks: int = 0
+    logs: int = 0
+    rows: int = 0
+    undecoded: int = 0
+    ranges: int = 0
+    skipped_blocks: int = 0
+    elapsed_s: float = 0.0
+    written: dict[str, int] = field(default_factory=dict)
+
+
+class SpanControl:
+    """The eth_getLogs span in force: shrinks on the provider's refusals (using its hint when it gives
+    one), grows back after successes, never above the configured ceiling."""
+
+    def __init__(self, ceiling: int) -> None:
+        self.ceiling = max(1, ceiling)
+        self.span = self.ceiling
+        self._ok = 0
+
+    def refused(self, lo: int, hi: int, err: RangeTooLarge) -> int:
+        asked = hi - lo + 1
+        if err.hint is not None and err.hint[0] == lo and lo <= err.hint[1] < hi:
+            new = err.hint[1] - lo + 1
+        elif err.max_span is not None and err.max_span < asked:
+            new = err.max_span
+        else:
+            new = asked // 2
+        self.span = max(1, min(self.span, new))
+        self._ok = 0
+        return self.span
+
+    def succeeded(self) -> None:
+        self._ok += 1
+        if self._ok >= 4 and self.span < self.ceiling:
+            self.span = min(self.ceiling, self.span * 2)
+            self._ok = 0
+
+
+def addresses_for(chain: ChainConfig, lo: int, hi: int) -> list[str]:
+    """Watched addresses whose contract's active block range overlaps [lo, hi]."""
+    out: list[str] = []
+    for c in chain.contracts:
+        if not c.watch or c.start_block > hi or (c.end_block is not None and c.end_block < lo):
+            continue
+        out.extend(c.addresses)
+    return sorted(set(out))
+
+
+async def fetch_range(
+    rpc: RpcClient, chain: ChainConfig, lo: int, hi: int
+) -> tuple[list[Log], dict[int, Block], dict[str, Tx]]:
+    """Logs of [lo, hi] with the headers of their blocks (and of hi, the checkpoint) and their
+    transactions, checked against each other; an inconsistent answer is fetched again."""
+    addresses = addresses_for(chain, lo, hi)
+    for attempt in range(4):
+        logs = await rpc.get_logs(addresses, lo, hi) if addresses else []
+        blocks = await rpc.blocks({g.block_number for g in logs} | {hi})
+        txs = await rpc.transactions({g.tx_hash for g in logs})
+        problem = _inconsistency(logs, blocks, txs)
+        if problem is None:
+            return logs, blocks, txs
+        log.warning(
+            "inconsistent_answer chain=%s from=%d to=%d attempt=%d problem=%s",
+            chain.name,
+            lo,
+            hi,
+            attempt,
+            problem,
+        )
+        await asyncio.sleep(0.5 * (attempt + 1))
+    raise RetryableError(f"{chain.name} {lo}-{hi}: the RPC keeps giving inconsistent answers: {problem}")
+
+
+def _inconsistency(logs: Sequence[Log], blocks: dict[int, Block], txs: dict[str, Tx]) -> str | None:
+    for g in logs:
+        b = blocks[g.block_number]
+        if b.hash != g.block_hash:
+            return f"log {g.block_number}/{g.log_index} has block hash {g.block_hash}, header says {b.hash}"
+        tx = txs[g.tx_hash]
+        if tx.block_hash != g.block_hash or tx.tx_index != g.tx_index:
+            return (
+                f"transaction {g.tx_hash} is in block {tx.block_hash} index {tx.tx_index}, log says otherwise"
+            )
+    return None
+
+
+async def index_range(
+    rpc: RpcClient, pool: asyncpg.Pool, chain: ChainConfig, lo: int, hi: int
+) -> tuple[int, Rows, dict[str, int]]:
+    """Fetch, decode and commit one range (rows + checkpoint in one transaction)."""
+    logs, blocks, txs = await fetch_range(rpc, chain, lo, hi)
+    rows = build_rows(chain, logs, blocks, txs, checkpoint_blocks=[blocks[hi]])
+    async with pool.acquire() as conn:
+        written = await store.commit_range(conn, chain.chain_id, lo, hi, blocks[hi].hash, rows)
+    return len(logs), rows, written
+
+
+async def backfill(
+    rpc: RpcClient,
+    pool: asyncpg.Pool,
+    chain: ChainConfig,
+    lo: int,
+    hi: int,
+    *,
+    concurrency: int = 4,
+    force: bool = False,
+    progress: ProgressFn | None = None,
+) -> BackfillResult:
+    """Index [lo, hi] exactly once: ranges already indexed are skipped (unless force), the rest is
+    fetched by `concurrency` workers in adaptive spans, each committed with its checkpoint."""
+    if lo > hi:
+        raise SyncError(f"--from {lo} is above --to {hi}")
+    started = time.monotonic()
+    result = BackfillResult(chain.name, lo, hi)
+    async with pool.acquire() as conn:
+        done = [] if force else await store.indexed_ranges(conn, chain.chain_id)
+    todo = store.gaps(lo, hi, done)
+    result.skipped_blocks = (hi - lo + 1) - sum(r.hi - r.lo + 1 for r in todo)
+    if progress and result.skipped_blocks:
+        progress(result.skipped_blocks, 0)
+    pending: list[tuple[int, int]] = [(r.lo, r.hi) for r in reversed(todo)]  # stack: lowest last
+    spans = SpanControl(chain.max_block_range)
+    failure: list[BaseException] = []
+
+    def take() -> tuple[int, int] | None:
+        if failure or not pending:
+            return None
+        a, b = pending.pop()
+        end = min(b, a + spans.span - 1)
+        if end < b:
+            pending.append((end + 1, b))
+        return a, end
+
+    async def worker() -> None:
+        while (r := take()) is not None:
+            a, b = r
+            t0 = time.monotonic()
+            try:
+                n_logs, rows, written = await index_range(rpc, pool, chain, a, b)
+            except RangeTooLarge as e:
+                span = spans.refused(a, b, e)
+                log.info("range_refused chain=%s from=%d to=%d new_span=%d", chain.name, a, b, span)
+                pending.append((a, b))
+                continue
+            except BaseException as e:
+                failure.append(e)
+                raise
+            spans.succeeded()
+            result.blocks += b - a + 1
+            result.logs += n_logs
+            result.rows += rows.count()
+            result.undecoded += rows.undecoded
+            result.ranges += 1
+            for t, n in written.items():
+                result.written[t] = result.written.get(t, 0) + n
+            log.debug(
+                "range_done chain=%s from=%d to=%d logs=%d rows=%d elapsed_ms=%d",
+                chain.name,
+                a,
+                b,
+                n_logs,
+                rows.count(),
+                (time.monotonic() - t0) * 1000,
+            )
+            if progress:
+                progress(b - a + 1, n_logs)
+
+    tasks = [asyncio.create_task(worker()) for _ in range(max(1, concurrency))]
+    outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+    for o in outcomes:
+        if isinstance(o, BaseException):
+            if isinstance(o, RpcError | store.StoreError | SyncError):
+                raise o
+            raise SyncError(f"backfill {chain.name} {lo}-{hi} failed: {o!r}") from o
+    result.elapsed_s = time.monotonic() - started
+    return result
+
+
+def _log_from_record(r: asyncpg.Record) -> Log:
+    topics = tuple(t for t in (r["topic0"], r["topic1"], r["topic2"], r["topic3"]) if t is not None)
+    return Log(
+        r["block_number"],
+        r["block_hash"],
+        r["tx_hash"],
+        r["tx_index"],
+        r["log_index"],
+        r["address"],
+        topics,
+        bytes(r["data"]),
+    )
+
+
+async def redecode(pool: asyncpg.Pool, chain: ChainConfig, chunk_blocks: int = 5000) -> Counter[str]:
+    """Rebuild every decoded table of a chain from og.raw_logs (no RPC), in one transaction, a block
+    chunk at a time so memory stays bounded. Returns rows rebuilt per table (and 'undecoded')."""
+    total: Counter[str] = Counter()
+    async with pool.acquire() as conn, conn.transaction():
+        await store.lock_chain(conn, chain.chain_id)
+        bounds = await store.raw_block_bounds(conn, chain.chain_id)
+        touched = await store.all_tees(conn, chain.chain_id)
+        if bounds is not None:
+            for a in range(bounds[0], bounds[1] + 1, chunk_blocks):
+                b = min(bounds[1], a + chunk_blocks - 1)
+                raw, headers, txrecs = await store.read_raw(conn, chain.chain_id, a, b)
+                if not raw:
+                    continue
+                logs = [_log_from_record(r) for r in raw]
+                blocks = {
+                    h["block_number"]: Block(
+                        h["block_number"], h["block_hash"], h["parent_hash"], int(h["block_time"].timestamp())
+                    )
+                    for h in headers
+                }
+                txs = {
+                    t["tx_hash"]: Tx(
+                        t["tx_hash"],
+                        t["block_number"],
+                        t["block_hash"],
+                        t["tx_index"],
+                        t["tx_from"],
+                        t["tx_to"],
+                        bytes(t["input"] or b""),
+                    )
+                    for t in txrecs
+                }
+                rows = build_rows(chain, logs, blocks, txs)
+                await store.delete_decoded(conn, chain.chain_id, a, b)
+                await store.write_rows(conn, chain.chain_id, rows)
+                for t, lst in rows.by_table.items():
+                    total[t] += len(lst)
+                total["undecoded"] += rows.undecoded
+                touched |= rows.tees_touched
+        await store.refresh_tees(conn, chain.chain_id, touched)
+    return total
