@@ -112,9 +112,7 @@ async def with_pool(state: State, fn: Callable[[asyncpg.Pool], Awaitable[T]]) ->
 )
 @click.version_option(package_name="og-indexer")
 @click.pass_context
-def main(
-    ctx: click.Context, config_path: Path | None, database_url: str | None, devnet: bool, log_level: str
-) -> None:
+def main(ctx: click.Context, config_path: Path | None, database_url: str | None, devnet: bool, log_level: str) -> None:
     """og-indexer: the truth about demand on OpenGradient, from the chain itself.
 
     Indexes OpenGradient (chain 10740) and Base (8453) into Postgres schema `og`.
@@ -145,9 +143,7 @@ def migrate(state: State) -> None:
             return await store.migrate(conn)
 
     applied = run(with_pool(state, go))
-    click.echo(
-        f"applied {len(applied)} migration(s){': ' + ', '.join(applied) if applied else ''}; views rebuilt"
-    )
+    click.echo(f"applied {len(applied)} migration(s){': ' + ', '.join(applied) if applied else ''}; views rebuilt")
 
 
 def _block_arg(value: str, name: str) -> int | str:
@@ -156,9 +152,7 @@ def _block_arg(value: str, name: str) -> int | str:
     try:
         n = int(value, 0)
     except ValueError:
-        raise click.BadParameter(
-            f"{value!r} is not a block number or latest/safe/finalized", param_hint=name
-        ) from None
+        raise click.BadParameter(f"{value!r} is not a block number or latest/safe/finalized", param_hint=name) from None
     if n < 0:
         raise click.BadParameter("must be >= 0", param_hint=name)
     return n
@@ -170,9 +164,7 @@ def _block_arg(value: str, name: str) -> int | str:
 @click.option("--to", "to", default="latest", help="Last block (number, or latest/safe/finalized).")
 @click.option("--concurrency", type=click.IntRange(1, 64), default=4, help="Ranges fetched at once.")
 @click.option("--force", is_flag=True, help="Fetch ranges again even if already indexed (rows stay unique).")
-@click.option(
-    "--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal)."
-)
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal).")
 @pass_state
 def backfill(
     state: State, chain: str, from_: str, to: str, concurrency: int, force: bool, progress: bool | None
@@ -272,3 +264,64 @@ def show_config(state: State) -> None:
             watch = "" if k.watch else " (not watched)"
             click.echo(f"  {k.name} [{k.role}]{watch}: {', '.join(k.addresses)}")
     click.echo(f"database: {redact_dsn(cfg.database_url) if cfg.database_url else 'embedded'}")
+
+
+@main.command("run")
+@click.option(
+    "--chain",
+    "chains",
+    type=click.Choice(["opengradient", "base"]),
+    multiple=True,
+    help="Chains to follow (repeatable); default: all configured.",
+)
+@click.option(
+    "--tag",
+    type=click.Choice(["latest", "safe", "finalized"]),
+    default="latest",
+    envvar="OG_INDEXER_FOLLOW_TAG",
+    help="Follow this block tag instead of the raw head.",
+)
+@click.option("--poll-interval", type=click.FloatRange(0.05), default=1.0, help="Seconds between polls while busy.")
+@click.option(
+    "--max-poll-interval", type=click.FloatRange(0.05), default=15.0, help="Idle back-off ceiling in seconds."
+)
+@click.option("--stall-after", type=click.FloatRange(1), default=120.0, help="Seconds without progress before alarm.")
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(1, 65535),
+    envvar="OG_INDEXER_METRICS_PORT",
+    help="Serve Prometheus metrics on 127.0.0.1:PORT/metrics.",
+)
+@click.option("--concurrency", type=click.IntRange(1, 64), default=4, help="Catch-up ranges fetched at once.")
+@pass_state
+def run_cmd(
+    state: State,
+    chains: tuple[str, ...],
+    tag: str,
+    poll_interval: float,
+    max_poll_interval: float,
+    stall_after: float,
+    metrics_port: int | None,
+    concurrency: int,
+) -> None:
+    """Follow the chains live: catch up from the checkpoint, then follow the head through reorgs,
+    restarts and RPC failures until SIGINT/SIGTERM."""
+    from .follow import FollowOptions
+    from .service import run_service
+
+    cfgs = [state.config.chain(n) for n in (chains or tuple(state.config.chains))]
+    opts = FollowOptions(
+        tag=tag,
+        poll_min_s=poll_interval,
+        poll_max_s=max(poll_interval, max_poll_interval),
+        stall_after_s=stall_after,
+        catchup_concurrency=concurrency,
+    )
+
+    async def go(pool: asyncpg.Pool) -> None:
+        async with pool.acquire() as conn:
+            await store.migrate(conn)
+        await run_service(pool, cfgs, opts, metrics_port=metrics_port)
+
+    run(with_pool(state, go))
+    click.echo("stopped cleanly")

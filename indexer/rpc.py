@@ -200,24 +200,24 @@ class RpcClient:
             await self._session.close()
             self._session = None
 
+    def rotate(self) -> None:
+        """Prefer the next URL from now on (fail-over, or a second opinion)."""
+        self._active = (self._active + 1) % len(self.urls)
+
     @property
     def url(self) -> str:
         return self.urls[self._active]
 
     def _sess(self) -> aiohttp.ClientSession:
         if self._session is None:
-            self._session = aiohttp.ClientSession(
-                timeout=self.timeout, connector=aiohttp.TCPConnector(limit=32)
-            )
+            self._session = aiohttp.ClientSession(timeout=self.timeout, connector=aiohttp.TCPConnector(limit=32))
         return self._session
 
     async def _post(self, payload: bytes) -> Any:
         url = self.url
         self.stats.http_requests += 1
         try:
-            async with self._sess().post(
-                url, data=payload, headers={"Content-Type": "application/json"}
-            ) as resp:
+            async with self._sess().post(url, data=payload, headers={"Content-Type": "application/json"}) as resp:
                 body = await resp.read()
                 if resp.status == 429 or resp.status >= 500:
                     raise RetryableError(f"HTTP {resp.status} from {redact_url(url)}")
@@ -246,9 +246,7 @@ class RpcClient:
                     self._active = (self._active + 1) % len(self.urls)
                 await asyncio.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 8.0)
-        raise RpcError(
-            f"{what} on {self.chain_name} failed after {self.retries + 1} attempts: {last}"
-        ) from last
+        raise RpcError(f"{what} on {self.chain_name} failed after {self.retries + 1} attempts: {last}") from last
 
     async def call(self, method: str, params: list[Any]) -> Any:
         """One call; JSON-RPC errors become typed exceptions, transient ones are retried."""
@@ -257,9 +255,7 @@ class RpcClient:
     async def _call_once(self, method: str, params: list[Any]) -> Any:
         self._ids += 1
         self.stats.calls[method] += 1
-        answer = await self._post(
-            orjson.dumps({"jsonrpc": "2.0", "id": self._ids, "method": method, "params": params})
-        )
+        answer = await self._post(orjson.dumps({"jsonrpc": "2.0", "id": self._ids, "method": method, "params": params}))
         if not isinstance(answer, dict):
             raise RetryableError(f"malformed answer to {method}: {type(answer).__name__}")
         if "error" in answer and answer["error"] is not None:

@@ -321,3 +321,112 @@ async def all_tees(conn: Conn, chain_id: int) -> set[tuple[str, str]]:
         chain_id,
     )
     return {(r["registry"], r["tee_id"]) for r in recs}
+
+
+# --- live following: tip, stored hashes, rollback -----------------------------------------------
+
+ROLLBACK_TABLES = ("raw_logs", "transactions", *DECODED_TABLES, "blocks")
+
+
+async def tip(conn: Conn, chain_id: int) -> tuple[int, str] | None:
+    """The highest indexed block and its hash (the follower builds on it)."""
+    rec = await conn.fetchrow(
+        "select to_block, to_hash from og.indexed_ranges where chain_id = $1 order by to_block desc limit 1",
+        chain_id,
+    )
+    return None if rec is None else (int(rec["to_block"]), str(rec["to_hash"]))
+
+
+async def stored_hashes(conn: Conn, chain_id: int, lo: int, hi: int) -> dict[int, str]:
+    recs = await conn.fetch(
+        "select block_number, block_hash from og.blocks where chain_id = $1 and block_number between $2 and $3",
+        chain_id,
+        lo,
+        hi,
+    )
+    return {int(r["block_number"]): str(r["block_hash"]) for r in recs}
+
+
+async def rollback(conn: Conn, chain_id: int, fork: int, ancestor_hash: str) -> dict[str, int]:
+    """Delete every row at or above the fork block and cut the checkpoint back to fork - 1, in the
+    caller's transaction; TEE state is recomputed from what remains."""
+    touched = await conn.fetch(
+        "select distinct registry, tee_id from og.tee_events where chain_id = $1 and block_number >= $2 "
+        "and tee_id is not null",
+        chain_id,
+        fork,
+    )
+    deleted: dict[str, int] = {}
+    for t in ROLLBACK_TABLES:
+        status: str = await conn.execute(
+            f"delete from og.{t} where chain_id = $1 and block_number >= $2", chain_id, fork
+        )
+        deleted[t] = int(status.rsplit(" ", 1)[1])
+    await conn.execute(
+        "delete from og.indexed_ranges where chain_id = $1 and from_block >= $2", chain_id, fork
+    )
+    await conn.execute(
+        "update og.indexed_ranges set to_block = $2 - 1, to_hash = $3 where chain_id = $1 and to_block >= $2",
+        chain_id,
+        fork,
+        ancestor_hash,
+    )
+    await refresh_tees(conn, chain_id, [(r["registry"], r["tee_id"]) for r in touched])
+    return deleted
+
+
+async def prune_blocks(conn: Conn, chain_id: int, below: int) -> int:
+    """Forget headers below the unfinalized window that hold no log and end no range."""
+    status: str = await conn.execute(
+        """
+        delete from og.blocks b where b.chain_id = $1 and b.block_number < $2
+          and not exists (select 1 from og.raw_logs r
+                          where r.chain_id = b.chain_id and r.block_number = b.block_number)
+          and not exists (select 1 from og.indexed_ranges i
+                          where i.chain_id = b.chain_id and i.to_block = b.block_number)
+        """,
+        chain_id,
+        below,
+    )
+    return int(status.rsplit(" ", 1)[1])
+
+
+async def save_chain_state(
+    conn: Conn,
+    chain_id: int,
+    *,
+    head: int | None,
+    head_time: int | None,
+    tip_block: int | None,
+    progressed: bool,
+    error: str | None,
+    stalled: bool,
+    reorg: bool = False,
+) -> None:
+    await conn.execute(
+        """
+        insert into og.chain_state as s (chain_id, head, head_time, tip, last_progress_at, last_error,
+                                         last_error_at, stalled_since, reorgs, updated_at)
+        values ($1, $2, to_timestamp($3), $4, case when $5 then now() end, $6,
+                case when $6::text is not null then now() end, case when $7 then now() end,
+                case when $8 then 1 else 0 end, now())
+        on conflict (chain_id) do update set
+            head = coalesce(excluded.head, s.head),
+            head_time = coalesce(excluded.head_time, s.head_time),
+            tip = coalesce(excluded.tip, s.tip),
+            last_progress_at = coalesce(excluded.last_progress_at, s.last_progress_at),
+            last_error = coalesce(excluded.last_error, s.last_error),
+            last_error_at = coalesce(excluded.last_error_at, s.last_error_at),
+            stalled_since = case when $7 then coalesce(s.stalled_since, now()) end,
+            reorgs = s.reorgs + excluded.reorgs,
+            updated_at = now()
+        """,
+        chain_id,
+        head,
+        head_time,
+        tip_block,
+        progressed,
+        error,
+        stalled,
+        reorg,
+    )

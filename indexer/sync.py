@@ -80,14 +80,20 @@ def addresses_for(chain: ChainConfig, lo: int, hi: int) -> list[str]:
 
 
 async def fetch_range(
-    rpc: RpcClient, chain: ChainConfig, lo: int, hi: int
+    rpc: RpcClient, chain: ChainConfig, lo: int, hi: int, headers_from: int | None = None
 ) -> tuple[list[Log], dict[int, Block], dict[str, Tx]]:
     """Logs of [lo, hi] with the headers of their blocks (and of hi, the checkpoint) and their
-    transactions, checked against each other; an inconsistent answer is fetched again."""
+    transactions, checked against each other; an inconsistent answer is fetched again.
+    With headers_from, every header from there to hi is fetched too and must chain by parent hash
+    (the unfinalized window, where reorgs are detected)."""
     addresses = addresses_for(chain, lo, hi)
+    problem: str | None = None
     for attempt in range(4):
         logs = await rpc.get_logs(addresses, lo, hi) if addresses else []
-        blocks = await rpc.blocks({g.block_number for g in logs} | {hi})
+        wanted = {g.block_number for g in logs} | {hi}
+        if headers_from is not None:
+            wanted |= set(range(max(lo, headers_from), hi + 1))
+        blocks = await rpc.blocks(wanted)
         txs = await rpc.transactions({g.tx_hash for g in logs})
         problem = _inconsistency(logs, blocks, txs)
         if problem is None:
@@ -105,24 +111,47 @@ async def fetch_range(
 
 
 def _inconsistency(logs: Sequence[Log], blocks: dict[int, Block], txs: dict[str, Tx]) -> str | None:
+    for n, b in blocks.items():
+        prev = blocks.get(n - 1)
+        if prev is not None and b.parent_hash != prev.hash:
+            return f"block {n} parent {b.parent_hash} is not block {n - 1} {prev.hash}"
     for g in logs:
         b = blocks[g.block_number]
         if b.hash != g.block_hash:
             return f"log {g.block_number}/{g.log_index} has block hash {g.block_hash}, header says {b.hash}"
         tx = txs[g.tx_hash]
         if tx.block_hash != g.block_hash or tx.tx_index != g.tx_index:
-            return (
-                f"transaction {g.tx_hash} is in block {tx.block_hash} index {tx.tx_index}, log says otherwise"
-            )
+            return f"transaction {g.tx_hash} is in block {tx.block_hash} index {tx.tx_index}, log says otherwise"
     return None
 
 
+class ParentMismatch(SyncError):
+    """The first block of a range does not build on the stored block before it: a reorg."""
+
+    def __init__(self, block_number: int, parent: str, stored: str) -> None:
+        super().__init__(f"block {block_number} has parent {parent}, stored block {block_number - 1} is {stored}")
+        self.block_number = block_number
+
+
 async def index_range(
-    rpc: RpcClient, pool: asyncpg.Pool, chain: ChainConfig, lo: int, hi: int
+    rpc: RpcClient,
+    pool: asyncpg.Pool,
+    chain: ChainConfig,
+    lo: int,
+    hi: int,
+    *,
+    headers_from: int | None = None,
+    parent: str | None = None,
 ) -> tuple[int, Rows, dict[str, int]]:
-    """Fetch, decode and commit one range (rows + checkpoint in one transaction)."""
-    logs, blocks, txs = await fetch_range(rpc, chain, lo, hi)
-    rows = build_rows(chain, logs, blocks, txs, checkpoint_blocks=[blocks[hi]])
+    """Fetch, decode and commit one range (rows + checkpoint in one transaction). With `parent`,
+    block lo must build on that hash, else ParentMismatch and nothing is written."""
+    if parent is not None:
+        headers_from = lo if headers_from is None else min(headers_from, lo)
+    logs, blocks, txs = await fetch_range(rpc, chain, lo, hi, headers_from)
+    if parent is not None and blocks[lo].parent_hash != parent:
+        raise ParentMismatch(lo, blocks[lo].parent_hash, parent)
+    window = [b for n, b in blocks.items() if headers_from is not None and n >= headers_from]
+    rows = build_rows(chain, logs, blocks, txs, checkpoint_blocks=[blocks[hi], *window])
     async with pool.acquire() as conn:
         written = await store.commit_range(conn, chain.chain_id, lo, hi, blocks[hi].hash, rows)
     return len(logs), rows, written
@@ -138,6 +167,7 @@ async def backfill(
     concurrency: int = 4,
     force: bool = False,
     progress: ProgressFn | None = None,
+    stop: asyncio.Event | None = None,
 ) -> BackfillResult:
     """Index [lo, hi] exactly once: ranges already indexed are skipped (unless force), the rest is
     fetched by `concurrency` workers in adaptive spans, each committed with its checkpoint."""
@@ -156,7 +186,7 @@ async def backfill(
     failure: list[BaseException] = []
 
     def take() -> tuple[int, int] | None:
-        if failure or not pending:
+        if failure or not pending or (stop is not None and stop.is_set()):
             return None
         a, b = pending.pop()
         end = min(b, a + spans.span - 1)
