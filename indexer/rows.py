@@ -513,6 +513,11 @@ def _precompile(ctx: _Context, out: Rows, log: Log, contract: Contract, d: Decod
     source, modes = spec
     req = d.args.get("request") or {}
     mode = req.get("mode")
+    callers = [
+        pd.args.get("caller")
+        for _, c, pd in ctx.logs_by_tx.get(log.tx_hash, ())
+        if c.role == "workflow" and pd is not None and pd.event.name == "InferenceResultEmitted"
+    ]
     out.add(
         InferenceRow(
             *_prov(ctx, log),
@@ -524,82 +529,61 @@ def _precompile(ctx: _Context, out: Rows, log: Log, contract: Contract, d: Decod
             mode=mode,
             mode_name=modes.get(mode) if isinstance(mode, int) else None,
             payer=_payer(ctx, log),
-            caller=None,
+            caller=callers[0] if callers else None,
             request=_json(req),
             response=_json(d.args.get("response")),
         )
     )
 
 
-def _hub(ctx: _Context, out: Rows, log: Log, contract: Contract, d: Decoded) -> None:
-    """The hub echoes the precompile's result in the same transaction: that inference is already
-    counted from the precompile event. A hub result with no precompile partner is kept, model unknown."""
+def _echo(ctx: _Context, out: Rows, log: Log, contract: Contract, d: Decoded) -> None:
+    """InferenceHub and workflow contracts echo the precompile's result in the same transaction: that
+    inference is counted once, from the precompile event. A result with no precompile partner is kept
+    with its model unknown (a workflow names its model only through its modelId() view)."""
+    if contract.role == "workflow" and d.event.name != "InferenceResultEmitted":
+        return
     partners = ctx.logs_by_tx.get(log.tx_hash, ())
     if any(c.role == "inference_precompile" and pd is not None for _, c, pd in partners):
         return
-    payload = next(iter(d.args.values()), None)
+    payload = d.args.get("result") if contract.role == "workflow" else next(iter(d.args.values()), None)
     out.add(
         InferenceRow(
             *_prov(ctx, log),
             contract=log.address,
-            source="inference_hub",
+            source="workflow" if contract.role == "workflow" else "inference_hub",
             event=d.event.name,
             inference_id=None,
             model=None,
             mode=None,
             mode_name=None,
             payer=_payer(ctx, log),
-            caller=None,
+            caller=d.args.get("caller"),
             request=None,
             response=_json(payload),
         )
     )
 
 
-def _workflow(ctx: _Context, out: Rows, log: Log, contract: Contract, d: Decoded) -> None:
-    if d.event.name != "InferenceResultEmitted":
-        return
-    out.add(
-        InferenceRow(
-            *_prov(ctx, log),
-            contract=log.address,
-            source="workflow",
-            event=d.event.name,
-            inference_id=None,
-            model=None,  # the contract's modelId() is a view call, not part of the log
-            mode=None,
-            mode_name=None,
-            payer=_payer(ctx, log),
-            caller=d.args.get("caller"),
-            request=None,
-            response=_json(d.args.get("result")),
-        )
-    )
-
-
-def _settle_context(ctx: _Context, log: Log) -> tuple[Contract | None, Mapping[str, Any]]:
-    """The x402 proxy that settled in this transaction (if any) and its decoded settle call."""
-    proxy: Contract | None = None
-    for _, c, pd in ctx.logs_by_tx.get(log.tx_hash, ()):
+def _settle_context(ctx: _Context, log: Log) -> tuple[Contract | None, str | None, Mapping[str, Any]]:
+    """The x402 proxy that settled in this transaction (contract and address, if any) and its
+    decoded settle call (empty when the transaction did not call the proxy directly)."""
+    for other, c, pd in ctx.logs_by_tx.get(log.tx_hash, ()):
         if c.role in ("x402_upto", "x402_exact") and pd is not None and pd.event.name in SETTLED_EVENTS:
-            proxy = c
-            break
-    if proxy is None:
-        return None, {}
-    tx = ctx.tx(log.tx_hash)
-    if tx is None or tx.to is None or tx.to not in proxy.addresses:
-        return proxy, {}
-    try:
-        return proxy, decode_call(tx.input, function_map(proxy.abi_files)).args
-    except DecodeError:
-        return proxy, {}
+            tx = ctx.tx(log.tx_hash)
+            if tx is None or tx.to != other.address:
+                return c, other.address, {}
+            try:
+                return c, other.address, decode_call(tx.input, function_map(c.abi_files)).args
+            except DecodeError:
+                return c, other.address, {}
+    return None, None, {}
 
 
 def _token(ctx: _Context, out: Rows, log: Log, contract: Contract, d: Decoded) -> None:
     a = d.args
     decimals = ctx.chain.token_decimals
     if d.event.name == "Transfer" and a["to"] in ctx.chain.pay_to:
-        proxy, call = _settle_context(ctx, log)
+        proxy, proxy_address, call = _settle_context(ctx, log)
         permit = call.get("permit") or {}
         cap = (permit.get("permitted") or {}).get("amount")
         witness = call.get("witness") or {}
@@ -615,12 +599,12 @@ def _token(ctx: _Context, out: Rows, log: Log, contract: Contract, d: Decoded) -
                 amount_opg=_scaled(a["value"], decimals),
                 is_x402=is_x402,
                 scheme=("upto" if proxy.role == "x402_upto" else "exact") if proxy else None,
-                proxy=tx.to if proxy and tx else None,
-                facilitator=witness.get("facilitator") or (tx.sender if is_x402 and tx else None),
+                proxy=proxy_address,
+                facilitator=witness.get("facilitator"),  # upto witness only; exact names none
                 tx_from=tx.sender if tx else None,
                 settle_owner=call.get("owner"),
-                settle_amount_raw=call.get("amount", cap if proxy and proxy.role == "x402_exact" else None),
-                session_cap_raw=cap if proxy and proxy.role == "x402_upto" else None,
+                settle_amount_raw=call.get("amount"),  # upto's settled amount argument
+                session_cap_raw=cap,  # permit.permitted.amount: the most the permit allows
             )
         )
     elif d.event.name == "Approval":
@@ -663,8 +647,8 @@ _HANDLERS = {
     "settlement_relay": _settlement_relay,
     "legacy_relay": _legacy_relay,
     "inference_precompile": _precompile,
-    "inference_hub": _hub,
-    "workflow": _workflow,
+    "inference_hub": _echo,
+    "workflow": _echo,
     "token": _token,
     "x402_upto": _x402,
     "x402_exact": _x402,

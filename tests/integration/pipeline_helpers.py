@@ -1,0 +1,72 @@
+"""Helpers for pipeline tests: config for a devnet pair, table digests, ground-truth projections."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+
+from indexer.config import ChainConfig, Config, load_config
+from indexer.rpc import RpcClient
+from indexer.sync import BackfillResult, backfill
+
+if TYPE_CHECKING:
+    from indexer.devnet.truth import GroundTruth
+
+# Tables whose content must not depend on how the block range was split or ordered.
+CONTENT_TABLES = (
+    "raw_logs",
+    "transactions",
+    "settlements",
+    "inferences",
+    "tee_events",
+    "tees",
+    "payments",
+    "approvals",
+    "x402_events",
+)
+
+
+def devnet_config(urls: dict[str, str], truth: GroundTruth | None = None, **chain_changes: Any) -> Config:
+    cfg = load_config(None, {"OG_RPC_URL": urls["opengradient"], "BASE_RPC_URL": urls["base"]})
+    chains = dict(cfg.chains)
+    if truth is not None:
+        chains["opengradient"] = replace(chains["opengradient"], trusted_relayers=tuple(truth.actors.relayers))
+    for name, changes in chain_changes.items():
+        chains[name] = replace(chains[name], **changes)
+    return replace(cfg, chains=chains)
+
+
+async def run_backfill(pool: asyncpg.Pool, chain: ChainConfig, lo: int, hi: int, **kw: Any) -> BackfillResult:
+    async with RpcClient(chain.rpc_urls, chain_name=chain.name, backoff_s=0.01) as rpc:
+        return await backfill(rpc, pool, chain, lo, hi, **kw)
+
+
+async def head(url: str) -> int:
+    async with RpcClient([url]) as rpc:
+        return await rpc.block_number()
+
+
+async def digest(pool: asyncpg.Pool) -> dict[str, tuple[int, str]]:
+    """(row count, md5 of all rows in key order) per content table."""
+    out: dict[str, tuple[int, str]] = {}
+    for t in CONTENT_TABLES:
+        key = (
+            "chain_id, registry, tee_id"
+            if t == "tees"
+            else "chain_id, block_number, " + ("tx_index" if t == "transactions" else "log_index")
+        )
+        rec = await pool.fetchrow(
+            f"select count(*) as n, md5(string_agg(x::text, '|' order by {key})) as h from og.{t} x"
+        )
+        assert rec is not None
+        out[t] = (rec["n"], rec["h"] or "")
+    return out
+
+
+async def covered(pool: asyncpg.Pool, chain_id: int) -> list[tuple[int, int]]:
+    recs = await pool.fetch(
+        "select from_block, to_block from og.indexed_ranges where chain_id = $1 order by from_block", chain_id
+    )
+    return [(r["from_block"], r["to_block"]) for r in recs]
