@@ -55,7 +55,7 @@ class RpcProxy:
 
     def _fault(self) -> str | None:
         if self.faults.rate and self._rng.random() < self.faults.rate:
-            kind = self._rng.choice(self.faults.kinds)
+            kind = self.faults.kinds[sum(self.injected.values()) % len(self.faults.kinds)]  # every kind in turn
             self.injected[kind] = self.injected.get(kind, 0) + 1
             return kind
         return None

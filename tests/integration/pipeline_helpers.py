@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
 from indexer.config import ChainConfig, Config, load_config
+from indexer.db import create_pool
 from indexer.rpc import RpcClient
+from indexer.store import migrate
 from indexer.sync import BackfillResult, backfill
 
 if TYPE_CHECKING:
@@ -38,9 +44,36 @@ def devnet_config(urls: dict[str, str], truth: GroundTruth | None = None, **chai
     return replace(cfg, chains=chains)
 
 
-async def run_backfill(pool: asyncpg.Pool, chain: ChainConfig, lo: int, hi: int, **kw: Any) -> BackfillResult:
-    async with RpcClient(chain.rpc_urls, chain_name=chain.name, backoff_s=0.01) as rpc:
+async def run_backfill(
+    pool: asyncpg.Pool, chain: ChainConfig, lo: int, hi: int, client: dict[str, Any] | None = None, **kw: Any
+) -> BackfillResult:
+    opts: dict[str, Any] = {"backoff_s": 0.01, **(client or {})}
+    async with RpcClient(chain.rpc_urls, chain_name=chain.name, **opts) as rpc:
         return await backfill(rpc, pool, chain, lo, hi, **kw)
+
+
+@contextlib.asynccontextmanager
+async def fresh_pool(server_dsn: str) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on a new migrated database of the test server, dropped on exit."""
+    name = f"ogtest_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(server_dsn)
+    try:
+        await admin.execute(f"create database {name}")
+    finally:
+        await admin.close()
+    parts = urlsplit(server_dsn)
+    pool = await create_pool(urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, "")))
+    try:
+        async with pool.acquire() as conn:
+            await migrate(conn)
+        yield pool
+    finally:
+        await pool.close()
+        admin = await asyncpg.connect(server_dsn)
+        try:
+            await admin.execute(f"drop database if exists {name} with (force)")
+        finally:
+            await admin.close()
 
 
 async def head(url: str) -> int:

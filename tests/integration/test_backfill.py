@@ -7,11 +7,10 @@ from typing import TYPE_CHECKING
 
 import asyncpg
 import pytest
+from pipeline_helpers import covered, devnet_config, digest, head, run_backfill
 
 from indexer import sync
 from indexer.config import BASE, OPENGRADIENT
-
-from pipeline_helpers import covered, devnet_config, digest, head, run_backfill
 
 if TYPE_CHECKING:
     from devnet_fixtures import DevnetPair
