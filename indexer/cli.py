@@ -17,11 +17,11 @@ import click
 
 from . import db, store, sync
 from .config import Config, ConfigError, load_config, redact_dsn, redact_url
+from .devnet.cli import devnet
 from .rpc import RpcClient, RpcError
 
 T = TypeVar("T")
 
-DEVNET_URLS = {"OG_RPC_URL": "http://127.0.0.1:18545", "BASE_RPC_URL": "http://127.0.0.1:18546"}
 KNOWN_ERRORS: tuple[type[BaseException], ...] = (
     ConfigError,
     RpcError,
@@ -31,6 +31,18 @@ KNOWN_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     ValueError,
 )
+
+
+def devnet_profile(cfg: Config) -> Config:
+    """The devnet's settlement relayer is the trusted one (the simulator also sends untrusted batches)."""
+    from dataclasses import replace
+
+    from .devnet.actors import RELAYER
+
+    og = cfg.chain("opengradient")
+    if og.trusted_relayers:
+        return cfg
+    return replace(cfg, chains={**cfg.chains, "opengradient": replace(og, trusted_relayers=(RELAYER,))})
 
 
 class Group(click.Group):
@@ -58,11 +70,21 @@ class State:
         if self._config is None:
             env = dict(os.environ)
             if self.devnet:
-                for k, v in DEVNET_URLS.items():
-                    env.setdefault(k, v)
+                from .devnet.errors import DevnetError
+                from .devnet.nodes import devnet_urls
+
+                try:
+                    urls = devnet_urls()
+                except DevnetError as e:
+                    raise ConfigError(str(e)) from None
+                env.setdefault("OG_RPC_URL", urls["opengradient"])
+                env.setdefault("BASE_RPC_URL", urls["base"])
             if self.database_url:
                 env["DATABASE_URL"] = self.database_url
-            self._config = load_config(self.config_path, env)
+            cfg = load_config(self.config_path, env)
+            if self.devnet:
+                cfg = devnet_profile(cfg)
+            self._config = cfg
         return self._config
 
     def dsn(self) -> str:
@@ -90,24 +112,28 @@ async def with_pool(state: State, fn: Callable[[asyncpg.Pool], Awaitable[T]]) ->
     "config_path",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     envvar="OG_INDEXER_CONFIG",
+    show_envvar=True,
     help="TOML file overriding the built-in network profile.",
 )
 @click.option(
     "--database-url",
     envvar="DATABASE_URL",
+    show_envvar=True,
     help="Postgres URL; without it an embedded server is started in ~/.local/share/og-indexer.",
 )
 @click.option(
     "--devnet",
     is_flag=True,
     envvar="OG_INDEXER_DEVNET",
-    help="Use the local devnet RPC URLs (127.0.0.1:18545, :18546) unless OG_RPC_URL/BASE_RPC_URL are set.",
+    show_envvar=True,
+    help="Use the running local devnet (og-indexer devnet up) unless OG_RPC_URL/BASE_RPC_URL are set.",
 )
 @click.option(
     "--log-level",
     type=click.Choice(["debug", "info", "warning", "error"]),
     default="warning",
     envvar="OG_INDEXER_LOG_LEVEL",
+    show_envvar=True,
     help="Structured logs go to stderr at this level.",
 )
 @click.version_option(package_name="og-indexer")
@@ -133,17 +159,67 @@ CHAIN = click.option(
 )
 
 
+async def prepare(conn: store.Conn) -> list[str]:
+    """Migrate, rebuild views, and seed the model catalog with the SDK's list (idempotent)."""
+    from .catalog import seed
+
+    applied = await store.migrate(conn)
+    await seed(conn)
+    return applied
+
+
 @main.command()
 @pass_state
 def migrate(state: State) -> None:
-    """Apply pending schema migrations and (re)create the views."""
+    """Apply pending schema migrations, (re)create the views, seed the model catalog."""
 
     async def go(pool: asyncpg.Pool) -> list[str]:
         async with pool.acquire() as conn:
-            return await store.migrate(conn)
+            return await prepare(conn)
 
     applied = run(with_pool(state, go))
     click.echo(f"applied {len(applied)} migration(s){': ' + ', '.join(applied) if applied else ''}; views rebuilt")
+
+
+@main.group()
+def catalog() -> None:
+    """The listed-model catalog (og.models)."""
+
+
+@catalog.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "json", "jsonl"]), help="File format (default: from the extension)."
+)
+@pass_state
+def catalog_import(state: State, file: Path, fmt: str | None) -> None:
+    """Add or update listed models from FILE (CSV or JSON: model, kind, listed_at, source)."""
+    from .catalog import import_file
+
+    async def go(pool: asyncpg.Pool) -> object:
+        async with pool.acquire() as conn:
+            await prepare(conn)
+            return await import_file(conn, file, fmt)
+
+    click.echo(f"{file}: {run(with_pool(state, go))}")
+
+
+@main.command("grant-readonly")
+@click.argument("role")
+@click.option("--login", is_flag=True, help="Let the role log in (otherwise NOLOGIN: grant it to users).")
+@click.option("--password", envvar="OG_READONLY_PASSWORD", help="Password for a --login role (env recommended).")
+@pass_state
+def grant_readonly_cmd(state: State, role: str, login: bool, password: str | None) -> None:
+    """Create ROLE (if missing) able to read schema og and nothing else, for BI tools."""
+    from .catalog import grant_readonly
+
+    async def go(pool: asyncpg.Pool) -> bool:
+        async with pool.acquire() as conn:
+            await prepare(conn)
+            return await grant_readonly(conn, role, login=login, password=password)
+
+    created = run(with_pool(state, go))
+    click.echo(f"role {role} {'created' if created else 'updated'}: read-only on schema og")
 
 
 def _block_arg(value: str, name: str) -> int | str:
@@ -180,7 +256,7 @@ def backfill(
             lo = lo_arg if isinstance(lo_arg, int) else (await rpc.block_by_tag(lo_arg)).number
             hi = hi_arg if isinstance(hi_arg, int) else (await rpc.block_by_tag(hi_arg)).number
             async with pool.acquire() as conn:
-                await store.migrate(conn)
+                await prepare(conn)
             show = sys.stderr.isatty() if progress is None else progress
             if not show:
                 return await sync.backfill(rpc, pool, cfg, lo, hi, concurrency=concurrency, force=force)
@@ -209,7 +285,7 @@ def redecode(state: State, chain: str) -> None:
 
     async def go(pool: asyncpg.Pool) -> dict[str, int]:
         async with pool.acquire() as conn:
-            await store.migrate(conn)
+            await prepare(conn)
         return dict(await sync.redecode(pool, cfg))
 
     counts = run(with_pool(state, go))
@@ -230,7 +306,7 @@ def status(state: State, chain: str | None, offline: bool, as_json: bool) -> Non
 
     async def go(pool: asyncpg.Pool) -> list[dict[str, Any]]:
         async with pool.acquire() as conn:
-            await store.migrate(conn)
+            await prepare(conn)
             return [await chain_status(conn, state.config.chain(n), offline) for n in names]
 
     report = run(with_pool(state, go))
@@ -279,6 +355,7 @@ def show_config(state: State) -> None:
     type=click.Choice(["latest", "safe", "finalized"]),
     default="latest",
     envvar="OG_INDEXER_FOLLOW_TAG",
+    show_envvar=True,
     help="Follow this block tag instead of the raw head.",
 )
 @click.option("--poll-interval", type=click.FloatRange(0.05), default=1.0, help="Seconds between polls while busy.")
@@ -290,6 +367,7 @@ def show_config(state: State) -> None:
     "--metrics-port",
     type=click.IntRange(1, 65535),
     envvar="OG_INDEXER_METRICS_PORT",
+    show_envvar=True,
     help="Serve Prometheus metrics on 127.0.0.1:PORT/metrics.",
 )
 @click.option("--concurrency", type=click.IntRange(1, 64), default=4, help="Catch-up ranges fetched at once.")
@@ -320,8 +398,11 @@ def run_cmd(
 
     async def go(pool: asyncpg.Pool) -> None:
         async with pool.acquire() as conn:
-            await store.migrate(conn)
+            await prepare(conn)
         await run_service(pool, cfgs, opts, metrics_port=metrics_port)
 
     run(with_pool(state, go))
     click.echo("stopped cleanly")
+
+
+main.add_command(devnet)

@@ -23,12 +23,12 @@ def data_home() -> Path:
 def embedded_dsn(pgdata: Path | None = None) -> str:
     """Start (or reuse) the embedded server and return a DSN for its `og` database. The server keeps
     running after this process exits, so the next command reuses it at once."""
-    import pgserver  # imported here: only the embedded path needs it
-
     pgdata = pgdata or data_home() / "pgdata"
     pgdata.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR on import
+        import pgserver  # imported here: only the embedded path needs it
+
         server = pgserver.get_server(pgdata, cleanup_mode=None)  # type: ignore[attr-defined]
     exists = server.psql(f"select 1 from pg_database where datname = '{EMBEDDED_DB}';")
     if "1 row" not in exists:

@@ -1,0 +1,192 @@
+"""Find or install anvil, start and stop local nodes, and manage the two persistent devnet nodes."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from indexer.devnet.errors import DevnetError
+from indexer.devnet.jsonrpc import RpcClient
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+TOOLS_DIR = PROJECT_ROOT / ".tools"
+ANVIL_PACKAGE = "@foundry-rs/anvil-linux-amd64"
+LOCAL_ANVIL = TOOLS_DIR / "node_modules" / ANVIL_PACKAGE / "bin" / "anvil"
+HOST = "127.0.0.1"
+# Genesis time of a devnet node: before any simulated window (2026-01-01T00:00:00Z).
+DEFAULT_GENESIS = 1767225600
+BLOCK_GAS_LIMIT = 2_000_000_000
+
+
+def find_anvil(install: bool = True) -> Path:
+    """$OG_ANVIL, then the project-local .tools/ copy, then PATH; npm-installs into .tools/."""
+    env = os.environ.get("OG_ANVIL")
+    if env:
+        path = Path(env)
+        if not os.access(path, os.X_OK):
+            raise DevnetError(f"OG_ANVIL={env} is not an executable file")
+        return path
+    if os.access(LOCAL_ANVIL, os.X_OK):
+        return LOCAL_ANVIL
+    on_path = shutil.which("anvil")
+    if on_path:
+        return Path(on_path)
+    if not install:
+        raise DevnetError("anvil not found (set OG_ANVIL, or install it into .tools/)")
+    npm = shutil.which("npm")
+    if npm is None:
+        raise DevnetError(
+            f"anvil not found and npm is missing: install Node.js/npm, or put anvil on PATH, "
+            f"or set OG_ANVIL (npm would install {ANVIL_PACKAGE} into {TOOLS_DIR})"
+        )
+    cmd = [npm, "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(TOOLS_DIR),
+           ANVIL_PACKAGE]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0 or not os.access(LOCAL_ANVIL, os.X_OK):
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise DevnetError(f"npm install {ANVIL_PACKAGE} failed: {tail[0]}")
+    return LOCAL_ANVIL
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex((HOST, port)) == 0
+
+
+def pid_is_anvil(pid: int, port: int | None = None) -> bool:
+    """pid is a live anvil process (listening on `port`, when given): guards against pid reuse."""
+    try:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    if not args or b"anvil" not in args[0].rsplit(b"/", 1)[-1]:
+        return False
+    return port is None or (b"--port", str(port).encode()) in itertools.pairwise(args)
+
+
+@dataclass(frozen=True)
+class AnvilNode:
+    """A running anvil process on 127.0.0.1 (usable as a context manager that stops it)."""
+
+    url: str
+    chain_id: int
+    port: int
+    pid: int
+    log_path: Path | None = None
+
+    def __enter__(self) -> AnvilNode:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def rpc(self) -> RpcClient:
+        return RpcClient(self.url)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        stop_pid(self.pid, self.port, timeout)
+
+
+def stop_pid(pid: int, port: int | None = None, timeout: float = 10.0) -> None:
+    """SIGTERM an anvil process (then SIGKILL); a pid that is not that anvil is left alone."""
+    if not pid_is_anvil(pid, port):
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        if not pid_is_anvil(pid, port):
+            return
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def anvil_args(anvil: Path, chain_id: int, port: int, timestamp: int) -> list[str]:
+    return [
+        str(anvil),
+        "--host", HOST,
+        "--port", str(port),
+        "--chain-id", str(chain_id),
+        "--timestamp", str(timestamp),
+        "--auto-impersonate",
+        "--gas-price", "0",
+        "--block-base-fee-per-gas", "0",
+        "--gas-limit", str(BLOCK_GAS_LIMIT),
+        "--no-mining",
+        "--order", "fifo",
+        "--no-request-size-limit",
+        "--accounts", "1",
+    ]
+
+
+def start_anvil(
+    chain_id: int,
+    port: int | None = None,
+    *,
+    timestamp: int = DEFAULT_GENESIS,
+    log_path: Path | None = None,
+    detach: bool = False,
+    ready_timeout: float = 20.0,
+) -> AnvilNode:
+    """Start anvil (no automining, zero fees, auto-impersonation) and wait until it answers.
+
+    detach: put it in its own session so it outlives this process (the persistent devnet).
+    """
+    port = free_port() if port is None else port
+    if port_in_use(port):
+        raise DevnetError(f"port {port} on {HOST} is already in use")
+    args = anvil_args(find_anvil(), chain_id, port, timestamp)
+    if log_path is not None:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path or os.devnull, "wb") as log:
+        proc = subprocess.Popen(
+            args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=detach,
+        )
+    node = AnvilNode(f"http://{HOST}:{port}", chain_id, port, proc.pid, log_path)
+    try:
+        wait_ready(node.url, chain_id, ready_timeout, proc)
+    except DevnetError:
+        stop_pid(proc.pid, port)
+        raise
+    return node
+
+
+def wait_ready(
+    url: str, chain_id: int, timeout: float, proc: subprocess.Popen[bytes] | None = None
+) -> None:
+    """Poll eth_chainId until the node answers with chain_id."""
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise DevnetError(f"anvil for {url} exited with code {proc.returncode} at start-up")
+        try:
+            with RpcClient(url, timeout=2.0) as rpc:
+                got = int(rpc.call("eth_chainId"), 16)
+        except DevnetError as e:
+            last = str(e)
+            time.sleep(0.05)
+            continue
+        if got != chain_id:
+            raise DevnetError(f"{url} answers chain id {got}, expected {chain_id}")
+        return
+    raise DevnetError(f"anvil at {url} not ready after {timeout:.0f}s ({last})")

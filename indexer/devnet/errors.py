@@ -1,0 +1,5 @@
+"""Errors raised by the devnet: one class, with a message that says what failed and where."""
+
+
+class DevnetError(RuntimeError):
+    """A devnet operation failed (anvil missing or unreachable, an RPC error, a bad simulation)."""
