@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -103,3 +106,9 @@ async def covered(pool: asyncpg.Pool, chain_id: int) -> list[tuple[int, int]]:
         "select from_block, to_block from og.indexed_ranges where chain_id = $1 order by from_block", chain_id
     )
     return [(r["from_block"], r["to_block"]) for r in recs]
+
+
+def start_cli(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """The installed og-indexer command in a child process (so it can be SIGKILLed)."""
+    exe = Path(sys.executable).parent / "og-indexer"
+    return subprocess.Popen([str(exe), *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -6,8 +6,6 @@ import asyncio
 import os
 import random
 import signal
-import subprocess
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -16,7 +14,7 @@ from typing import TYPE_CHECKING
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pipeline_helpers import covered, devnet_config, digest, fresh_pool, head, run_backfill
+from pipeline_helpers import covered, devnet_config, digest, fresh_pool, head, run_backfill, start_cli
 from rpc_proxy import Faults, RpcProxy
 
 from indexer import sync
@@ -125,11 +123,6 @@ async def test_rpc_that_never_recovers_fails_with_a_clear_error_and_writes_nothi
         await proxy.stop()
 
 
-def _cli(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    exe = Path(sys.executable).parent / "og-indexer"
-    return subprocess.Popen([str(exe), *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-
-
 async def test_sigkill_mid_backfill_then_restart_gives_identical_tables(
     devnet_pair: DevnetPair,
     chain_heads: dict[str, int],
@@ -151,7 +144,7 @@ async def test_sigkill_mid_backfill_then_restart_gives_identical_tables(
         for name in (OG, BASE):
             top = chain_heads[name]
             args = ["backfill", "--chain", name, "--from", "0", "--to", str(top), "--concurrency", "2"]
-            proc = _cli(args, env)
+            proc = start_cli(args, env)
             deadline = time.monotonic() + 60
             done = 0
             while time.monotonic() < deadline and proc.poll() is None:
@@ -166,7 +159,7 @@ async def test_sigkill_mid_backfill_then_restart_gives_identical_tables(
             proc.send_signal(signal.SIGKILL)
             proc.wait()
             assert 0 < done <= top
-            out = _cli(args, env)
+            out = start_cli(args, env)
             stdout, stderr = out.communicate(timeout=120)
             assert out.returncode == 0, stderr.decode()
             assert "already indexed" in stdout.decode()

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
-import sys
 import threading
 from collections.abc import Sequence
 from dataclasses import replace
@@ -15,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import asyncpg
 import pytest
-from pipeline_helpers import devnet_config, digest, fresh_pool, head, run_backfill
+from pipeline_helpers import devnet_config, digest, fresh_pool, head, run_backfill, start_cli
 from rpc_proxy import RpcProxy
 
 from indexer.config import BASE, OPENGRADIENT, ChainConfig
@@ -220,11 +218,6 @@ async def test_rpc_failover_primary_dies_mid_run_secondary_continues(devnet: Dev
         await primary.stop()
 
 
-def _cli(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    exe = Path(sys.executable).parent / "og-indexer"
-    return subprocess.Popen([str(exe), *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-
-
 async def test_sigkill_during_live_follow_then_restart_converges(
     devnet: DevnetPair, server_dsn: str, tmp_path: Path
 ) -> None:
@@ -243,14 +236,14 @@ async def test_sigkill_during_live_follow_then_restart_converges(
             "BASE_RPC_URL": devnet.urls["base"],
             "OG_INDEXER_CONFIG": str(conf),
         }
-        proc = _cli(["run", "--poll-interval", "0.05", "--max-poll-interval", "0.2", "--concurrency", "1"], env)
+        proc = start_cli(["run", "--poll-interval", "0.05", "--max-poll-interval", "0.2", "--concurrency", "1"], env)
         async with asyncio.timeout(60):
             while (await pool.fetchval("select count(*) from og.raw_logs")) < 300:
                 assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
                 await asyncio.sleep(0.02)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        proc = _cli(["run", "--poll-interval", "0.05", "--max-poll-interval", "0.2"], env)
+        proc = start_cli(["run", "--poll-interval", "0.05", "--max-poll-interval", "0.2"], env)
         async with asyncio.timeout(90):
             while True:
                 tips = {
