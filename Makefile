@@ -24,15 +24,19 @@ $(ANVIL):
 
 anvil: $(ANVIL)
 
+# The demo keeps its embedded Postgres in .devnet/ (git-ignored), apart from your own data.
+DEMO_ENV := OG_INDEXER_HOME=$(CURDIR)/.devnet/home
 demo: install
+	-$(BIN)/og-indexer devnet down
 	$(BIN)/og-indexer devnet up
 	$(BIN)/og-indexer devnet simulate --days $(DAYS) --seed $(SEED)
-	$(BIN)/og-indexer --devnet migrate
-	$(BIN)/og-indexer --devnet backfill --chain opengradient --from 0 --to latest
-	$(BIN)/og-indexer --devnet backfill --chain base --from 0 --to latest
-	$(BIN)/og-indexer --devnet status
-	$(BIN)/og-indexer --devnet report
-	$(BIN)/og-indexer --devnet db-info
+	$(DEMO_ENV) $(BIN)/og-indexer --devnet reset --yes
+	$(DEMO_ENV) $(BIN)/og-indexer --devnet catalog import .devnet/catalog.json
+	$(DEMO_ENV) $(BIN)/og-indexer --devnet backfill --chain opengradient --from 0 --to latest
+	$(DEMO_ENV) $(BIN)/og-indexer --devnet backfill --chain base --from 0 --to latest
+	$(DEMO_ENV) $(BIN)/og-indexer --devnet status
+	$(DEMO_ENV) $(BIN)/og-indexer --devnet report
+	$(DEMO_ENV) $(BIN)/og-indexer --devnet db-info
 
 lint: install
 	$(BIN)/ruff check indexer tests scripts

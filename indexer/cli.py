@@ -181,6 +181,23 @@ def migrate(state: State) -> None:
     click.echo(f"applied {len(applied)} migration(s){': ' + ', '.join(applied) if applied else ''}; views rebuilt")
 
 
+@main.command()
+@click.option("--yes", is_flag=True, help="Confirm: every og table and view in this database is dropped.")
+@pass_state
+def reset(state: State, yes: bool) -> None:
+    """Drop schema og (all indexed data) in the configured database, then migrate afresh."""
+    if not yes:
+        raise click.UsageError("reset drops every indexed row; pass --yes to confirm")
+
+    async def go(pool: asyncpg.Pool) -> None:
+        async with pool.acquire() as conn:
+            await conn.execute("drop schema if exists og cascade")
+            await prepare(conn)
+
+    run(with_pool(state, go))
+    click.echo(f"schema og dropped and recreated in {redact_dsn(state.dsn())}")
+
+
 @main.group()
 def catalog() -> None:
     """The listed-model catalog (og.models)."""
@@ -314,6 +331,30 @@ def status(state: State, chain: str | None, offline: bool, as_json: bool) -> Non
         click.echo(json.dumps(report, indent=2, default=str))
     else:
         render_status(report)
+
+
+@main.command()
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", help="Output format."
+)
+@click.option(
+    "--window",
+    type=click.Choice(["7d", "30d", "all"]),
+    default="30d",
+    help="Rolling window, anchored at the latest indexed block time (not the wall clock).",
+)
+@pass_state
+def report(state: State, fmt: str, window: str) -> None:
+    """The demand summary: models used vs listed, who pays, who comes back, how much is verified,
+    how concentrated demand is, TEE fleet liveness."""
+    from .report import build_report, render
+
+    async def go(pool: asyncpg.Pool) -> str:
+        async with pool.acquire() as conn:
+            await prepare(conn)
+            return render(await build_report(conn, window), fmt)
+
+    click.echo(run(with_pool(state, go)), nl=False)
 
 
 @main.command("db-info")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -105,6 +106,8 @@ def simulate_cmd(days: int, seed: int, start: str, out: Path, og_url: str | None
             og_url, base_url = og_url or urls["opengradient"], base_url or urls["base"]
         truth = simulate(og_url, base_url, days, seed, start, anomalies=anomalies, reset=reset)
         truth.write(out)
+        listed = [{"model": m.model, "kind": m.kind, "source": f"devnet-{m.source}"} for m in truth.catalog if m.listed]
+        (out.parent / "catalog.json").write_text(json.dumps(listed, indent=1) + "\n")
     except (DevnetError, OSError) as e:
         raise click.ClickException(str(e)) from None
     c = truth.config
@@ -120,3 +123,4 @@ def simulate_cmd(days: int, seed: int, start: str, out: Path, og_url: str | None
                f"{sum(1 for i in truth.inferences if i.source == 'precompile')}; "
                f"TEEs {len(truth.tees)}")
     click.echo(f"ground truth: {out}")
+    click.echo(f"listed models (for og-indexer catalog import): {out.parent / 'catalog.json'}")
