@@ -1,0 +1,36 @@
+-- og.payer_stats: one row per payer (the `from` of an x402 OPG payment on Base) who ever paid.
+-- payments / total_opg over all time; active_days = distinct UTC days with a payment;
+-- returning = paid on at least two distinct UTC days (two payments the same day do not count).
+-- *_7d / *_30d: payments and OPG in the rolling window ending at the latest indexed block time of
+-- the payments chain (og.windows), not now(); 0 when the payer did not pay in the window.
+-- Caveats: only is_x402 rows are payments; a payer is a wallet (often an application's relay
+-- wallet, not an end user); a payment covers a session of requests and names no model.
+create or replace view og.payer_stats as
+-- One ordered pass over index payments_payer_time (payer, block_time) incl. amount_opg: no hash
+-- of addresses, and each payer's days arrive sorted for count(distinct day).
+select
+    p.payer,
+    min(p.block_time) as first_payment_at,
+    max(p.block_time) as last_payment_at,
+    count(*) as payments,
+    count(distinct (p.block_time at time zone 'UTC')::date) as active_days,
+    sum(p.amount_opg) as total_opg,
+    count(distinct (p.block_time at time zone 'UTC')::date) >= 2 as returning,
+    count(*) filter (where p.block_time > (select w.payments_from from og.windows w
+                                            where w."window" = '7d')) as payments_7d,
+    coalesce(sum(p.amount_opg) filter (where p.block_time > (select w.payments_from
+                                       from og.windows w where w."window" = '7d')), 0)
+        as total_opg_7d,
+    count(*) filter (where p.block_time > (select w.payments_from from og.windows w
+                                            where w."window" = '30d')) as payments_30d,
+    coalesce(sum(p.amount_opg) filter (where p.block_time > (select w.payments_from
+                                       from og.windows w where w."window" = '30d')), 0)
+        as total_opg_30d
+from og.payments p
+where p.is_x402
+group by p.payer;
+
+comment on view og.payer_stats is
+    'One row per payer (x402 OPG payments on Base): first/last payment, payments, active UTC '
+    'days, total OPG, returning (paid on >= 2 distinct UTC days), and 7d/30d figures anchored '
+    'at the Base head.';
