@@ -265,6 +265,8 @@ def backfill(
     """Index a block range of one chain, exactly once: rows and checkpoint commit together, ranges
     already indexed are skipped, and a killed run resumes where it stopped."""
     lo_arg, hi_arg = _block_arg(from_, "--from"), _block_arg(to, "--to")
+    if isinstance(lo_arg, int) and isinstance(hi_arg, int) and lo_arg > hi_arg:
+        raise click.BadParameter(f"{lo_arg} is above --to {hi_arg}", param_hint="--from")
     cfg = state.config.chain(chain)
 
     async def go(pool: asyncpg.Pool) -> sync.BackfillResult:

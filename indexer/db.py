@@ -48,3 +48,20 @@ async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 8) -> asyn
     if pool is None:  # only with a custom init failure; asyncpg types it Optional
         raise RuntimeError("could not create a connection pool")
     return pool
+
+
+def stop_embedded(pgdata: Path | None = None, timeout_s: float = 15.0) -> bool:
+    """Fast-shutdown the embedded server (SIGINT to its postmaster); False if it was not running."""
+    import signal
+    import time
+
+    pid_file = (pgdata or data_home() / "pgdata") / "postmaster.pid"
+    try:
+        pid = int(pid_file.read_text().split("\n", 1)[0])
+        os.kill(pid, signal.SIGINT)
+    except (OSError, ValueError):
+        return False
+    deadline = time.monotonic() + timeout_s
+    while pid_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not pid_file.exists()
