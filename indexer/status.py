@@ -29,6 +29,19 @@ async def chain_status(conn: store.Conn, chain: ChainConfig, offline: bool) -> d
     }
     latest = await conn.fetchval("select max(block_time) from og.blocks where chain_id = $1", chain.chain_id)
     out["latest_block_time"] = latest.isoformat() if latest else None
+    follower = await conn.fetchrow("select * from og.chain_state where chain_id = $1", chain.chain_id)
+    out["follower"] = (
+        None
+        if follower is None
+        else {
+            "updated_at": follower["updated_at"].isoformat(),
+            "last_progress_at": follower["last_progress_at"].isoformat() if follower["last_progress_at"] else None,
+            "stalled_since": follower["stalled_since"].isoformat() if follower["stalled_since"] else None,
+            "last_error": follower["last_error"],
+            "last_error_at": follower["last_error_at"].isoformat() if follower["last_error_at"] else None,
+            "reorgs": follower["reorgs"],
+        }
+    )
     if not offline:
         try:
             async with RpcClient(chain.rpc_urls, chain_name=chain.name, retries=1, timeout_s=5) as rpc:
@@ -56,6 +69,13 @@ def render_status(report: list[dict[str, Any]]) -> None:
         t.add_row("latest block time", str(s["latest_block_time"] or "-"))
         for table, n in s["rows"].items():
             t.add_row(f"rows: {table}", f"{n:,}")
+        f = s["follower"]
+        if f is not None:
+            t.add_row("follower (og-indexer run)", f"last seen {f['updated_at']}, reorgs {f['reorgs']}")
+            if f["stalled_since"]:
+                t.add_row("[bold red]STALLED[/]", f"no progress since {f['last_progress_at']} while the head moved")
+            if f["last_error"]:
+                t.add_row("last error", f"{f['last_error_at']}: {f['last_error']}")
         undecoded = s["undecoded"]
         t.add_row(
             "kept raw (undecoded)",

@@ -22,6 +22,7 @@ from indexer.devnet.plan import PlannedTx, event, mine_plan
 from indexer.devnet.simulate import simulate
 from indexer.follow import Follower, FollowOptions, ReorgTooDeep
 from indexer.rpc import RpcClient
+from indexer.status import chain_status
 
 if TYPE_CHECKING:
     from devnet_fixtures import DevnetPair
@@ -198,6 +199,9 @@ async def test_reorg_deeper_than_the_window_stops_with_a_clear_error(devnet: Dev
         assert await paid(pool) == before  # nothing of the new branch written past the fork
         err = await pool.fetchval("select last_error from og.chain_state where chain_id = 8453")
         assert "deeper than the 3-block window" in err
+        async with pool.acquire() as conn:
+            shown = await chain_status(conn, chain, offline=True)
+        assert "deeper than the 3-block window" in shown["follower"]["last_error"]
 
 
 async def test_rpc_failover_primary_dies_mid_run_secondary_continues(devnet: DevnetPair, server_dsn: str) -> None:
