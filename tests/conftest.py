@@ -5,21 +5,16 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
+from dbutil import with_db
 
 from indexer import db, store
 
 
 def _server_dsn() -> str:
     return os.environ.get("DATABASE_URL") or db.embedded_dsn()
-
-
-def _with_db(dsn: str, name: str) -> str:
-    parts = urlsplit(dsn)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
 
 
 @pytest.fixture(scope="session")
@@ -43,7 +38,7 @@ def fresh_dsn(server_dsn: str) -> Iterator[str]:
 
     asyncio.run(admin(f"create database {name}"))
     try:
-        yield _with_db(server_dsn, name)
+        yield with_db(server_dsn, name)
     finally:
         asyncio.run(admin(f"drop database if exists {name} with (force)"))
 

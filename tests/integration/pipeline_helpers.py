@@ -5,19 +5,17 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import sys
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+from dbutil import scratch_database
 
 from indexer.config import ChainConfig, Config, load_config
 from indexer.db import create_pool
 from indexer.rpc import RpcClient
-from indexer.store import migrate
 from indexer.sync import BackfillResult, backfill
 
 if TYPE_CHECKING:
@@ -58,25 +56,12 @@ async def run_backfill(
 @contextlib.asynccontextmanager
 async def fresh_pool(server_dsn: str) -> AsyncIterator[asyncpg.Pool]:
     """A pool on a new migrated database of the test server, dropped on exit."""
-    name = f"ogtest_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(server_dsn)
-    try:
-        await admin.execute(f"create database {name}")
-    finally:
-        await admin.close()
-    parts = urlsplit(server_dsn)
-    pool = await create_pool(urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, "")))
-    try:
-        async with pool.acquire() as conn:
-            await migrate(conn)
-        yield pool
-    finally:
-        await pool.close()
-        admin = await asyncpg.connect(server_dsn)
+    async with scratch_database(server_dsn) as dsn:
+        pool = await create_pool(dsn)
         try:
-            await admin.execute(f"drop database if exists {name} with (force)")
+            yield pool
         finally:
-            await admin.close()
+            await pool.close()
 
 
 async def head(url: str) -> int:

@@ -10,8 +10,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
+from dbutil import scratch_database
 
-from indexer import catalog, store
+from indexer import catalog
 from indexer.catalog import CatalogError, grant_readonly, import_file, normalize_model, seed
 
 pytestmark = pytest.mark.integration
@@ -29,25 +30,8 @@ def _with_db(dsn: str, name: str, user: str | None = None) -> str:
 @pytest.fixture(scope="module")
 async def catalog_db(server_dsn: str) -> AsyncIterator[tuple[str, str]]:
     """(server dsn, database name) of a migrated scratch database for this module."""
-    name = f"ogcatalog_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(server_dsn)
-    try:
-        await admin.execute(f"create database {name}")
-    finally:
-        await admin.close()
-    conn = await asyncpg.connect(_with_db(server_dsn, name))
-    try:
-        await store.migrate(conn)
-    finally:
-        await conn.close()
-    try:
-        yield server_dsn, name
-    finally:
-        admin = await asyncpg.connect(server_dsn)
-        try:
-            await admin.execute(f"drop database if exists {name} with (force)")
-        finally:
-            await admin.close()
+    async with scratch_database(server_dsn, "ogcatalog") as dsn:
+        yield server_dsn, urlsplit(dsn).path.lstrip("/")
 
 
 @pytest.fixture

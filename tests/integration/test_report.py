@@ -5,17 +5,16 @@ from __future__ import annotations
 import csv
 import io
 import json
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
+from dbutil import scratch_database
 
-from indexer import catalog, store
+from indexer import catalog
 from indexer.report import ReportError, build_report, render
 
 pytestmark = pytest.mark.integration
@@ -23,11 +22,6 @@ pytestmark = pytest.mark.integration
 BASE = 8453
 OG = 10740
 HEAD = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)
-
-
-def _with_db(dsn: str, name: str) -> str:
-    parts = urlsplit(dsn)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
 
 
 class Rows:
@@ -58,9 +52,7 @@ class Rows:
         }
         names = ", ".join(cols)
         params = ", ".join(f"${i}" for i in range(1, len(cols) + 1))
-        await self.conn.execute(
-            f"insert into og.{table} ({names}) values ({params})", *cols.values()
-        )
+        await self.conn.execute(f"insert into og.{table} ({names}) values ({params})", *cols.values())
 
     async def payment(self, payer: str, days_ago: float, amount: str, x402: bool = True) -> None:
         opg = Decimal(amount)
@@ -109,55 +101,45 @@ class Rows:
 @pytest.fixture(scope="module")
 async def report_dsn(server_dsn: str) -> AsyncIterator[str]:
     """A scratch database holding one known dataset, shared by this module's read-only tests."""
-    name = f"ogreport_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(server_dsn)
-    try:
-        await admin.execute(f"create database {name}")
-    finally:
-        await admin.close()
-    dsn = _with_db(server_dsn, name)
-    conn = await asyncpg.connect(dsn)
-    try:
-        await store.migrate(conn)
-        await catalog.seed(conn)
-        r = Rows(conn)
-        await r.insert("blocks", BASE, HEAD)
-        await r.insert("blocks", OG, HEAD)
-        # Payers: 0xaaa pays 6 OPG on two days (one 20 days ago), 0xbbb 3 OPG today, 0xccc 1 OPG
-        # 40 days ago (outside 30d); a plain transfer is not a payment.
-        await r.payment("0xaaa", 20, "2")
-        await r.payment("0xaaa", 1, "4")
-        await r.payment("0xbbb", 0.5, "3")
-        await r.payment("0xccc", 40, "1")
-        await r.payment("0xddd", 1, "100", x402=False)
-        # Inferences: 8 in a batch, 2 individual (verified) by one TEE, an untrusted batch of 50.
-        await r.settlement("batch", 2, size=8)
-        await r.settlement("individual", 2, tee_id="0xtee1")
-        await r.settlement("individual", 3, tee_id="0xtee1")
-        await r.settlement("batch", 2, size=50, trusted=False)
-        # Legacy path: gpt-4.1 (listed) twice by one payer on two days, a ZKML ONNX model.
-        await r.inference("openai/gpt-4.1-2025-04-14", "0xuser", 5, "TEE")
-        await r.inference("GPT-4.1-2025-04-14", "0xuser", 4, "TEE")
-        await r.inference("QmOnnxModel", "0xuser2", 10, "ZKML")
-        await conn.execute(
-            "insert into og.tees (chain_id, registry, tee_id, owner, tee_type, enabled,"
-            " registered_at, last_heartbeat_at, heartbeats) values"
-            " (10740, '0xreg', '0xtee1', '0xowner', 0, true, $1, $2, 100),"
-            " (10740, '0xreg', '0xtee2', '0xowner', 0, true, $1, $3, 10)",
-            HEAD - timedelta(days=30),
-            HEAD - timedelta(seconds=600),
-            HEAD - timedelta(hours=5),
-        )
-    finally:
-        await conn.close()
-    try:
-        yield dsn
-    finally:
-        admin = await asyncpg.connect(server_dsn)
+    async with scratch_database(server_dsn, "ogreport") as dsn:
+        conn = await asyncpg.connect(dsn)
         try:
-            await admin.execute(f"drop database if exists {name} with (force)")
+            await _load_known_dataset(conn)
         finally:
-            await admin.close()
+            await conn.close()
+        yield dsn
+
+
+async def _load_known_dataset(conn: asyncpg.Connection) -> None:
+    await catalog.seed(conn)
+    r = Rows(conn)
+    await r.insert("blocks", BASE, HEAD)
+    await r.insert("blocks", OG, HEAD)
+    # Payers: 0xaaa pays 6 OPG on two days (one 20 days ago), 0xbbb 3 OPG today, 0xccc 1 OPG
+    # 40 days ago (outside 30d); a plain transfer is not a payment.
+    await r.payment("0xaaa", 20, "2")
+    await r.payment("0xaaa", 1, "4")
+    await r.payment("0xbbb", 0.5, "3")
+    await r.payment("0xccc", 40, "1")
+    await r.payment("0xddd", 1, "100", x402=False)
+    # Inferences: 8 in a batch, 2 individual (verified) by one TEE, an untrusted batch of 50.
+    await r.settlement("batch", 2, size=8)
+    await r.settlement("individual", 2, tee_id="0xtee1")
+    await r.settlement("individual", 3, tee_id="0xtee1")
+    await r.settlement("batch", 2, size=50, trusted=False)
+    # Legacy path: gpt-4.1 (listed) twice by one payer on two days, a ZKML ONNX model.
+    await r.inference("openai/gpt-4.1-2025-04-14", "0xuser", 5, "TEE")
+    await r.inference("GPT-4.1-2025-04-14", "0xuser", 4, "TEE")
+    await r.inference("QmOnnxModel", "0xuser2", 10, "ZKML")
+    await conn.execute(
+        "insert into og.tees (chain_id, registry, tee_id, owner, tee_type, enabled,"
+        " registered_at, last_heartbeat_at, heartbeats) values"
+        " (10740, '0xreg', '0xtee1', '0xowner', 0, true, $1, $2, 100),"
+        " (10740, '0xreg', '0xtee2', '0xowner', 0, true, $1, $3, 10)",
+        HEAD - timedelta(days=30),
+        HEAD - timedelta(seconds=600),
+        HEAD - timedelta(hours=5),
+    )
 
 
 @pytest.fixture
@@ -247,16 +229,12 @@ async def test_report_json_on_a_known_dataset(conn: asyncpg.Connection) -> None:
     }
     assert data["fleet"]["tees"] == 2
     assert data["fleet"]["live"] == 1
-    assert [
-        (t["tee_id"], t["live"], t["individual_settlements"]) for t in data["fleet"]["tee_lines"]
-    ] == [
+    assert [(t["tee_id"], t["live"], t["individual_settlements"]) for t in data["fleet"]["tee_lines"]] == [
         ("0xtee1", True, 2),
         ("0xtee2", False, 0),
     ]
     # Weeks (Mondays): 0xccc 2026-05-18, 0xaaa 06-08 then 06-29, 0xbbb 06-29; head week 06-29.
-    assert [
-        (c["cohort_week"], c["cohort_size"], c["active_payers"]) for c in data["retention"]
-    ] == [
+    assert [(c["cohort_week"], c["cohort_size"], c["active_payers"]) for c in data["retention"]] == [
         ("2026-05-18", 1, [1, 0, 0, 0, 0, 0, 0]),
         ("2026-06-08", 1, [1, 0, 0, 1]),
         ("2026-06-29", 1, [1]),
@@ -309,13 +287,9 @@ async def test_report_rejects_an_unknown_window_or_format(conn: asyncpg.Connecti
 
 
 async def test_report_on_an_empty_database(server_dsn: str) -> None:
-    name = f"ogreport_empty_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(server_dsn)
-    await admin.execute(f"create database {name}")
-    try:
-        c = await asyncpg.connect(_with_db(server_dsn, name))
+    async with scratch_database(server_dsn, "ogreport_empty") as dsn:
+        c = await asyncpg.connect(dsn)
         try:
-            await store.migrate(c)
             report = await build_report(c, "7d")
             data = json.loads(render(report, "json"))
             assert data["payments"]["payers"] == 0
@@ -327,6 +301,3 @@ async def test_report_on_an_empty_database(server_dsn: str) -> None:
             assert render(report, "csv").startswith("section,item,metric,value\n")
         finally:
             await c.close()
-    finally:
-        await admin.execute(f"drop database if exists {name} with (force)")
-        await admin.close()

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import itertools
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
+from dbutil import scratch_database
 
-from indexer import catalog, store
+from indexer import catalog
 
 pytestmark = pytest.mark.integration
 
@@ -29,39 +28,12 @@ def at(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
-async def migrate(conn: asyncpg.Connection) -> None:
-    await store.migrate(conn)
-
-
-def _with_db(dsn: str, name: str) -> str:
-    parts = urlsplit(dsn)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
-
-
 @pytest.fixture(scope="module")
 async def views_dsn(server_dsn: str) -> AsyncIterator[str]:
     """One scratch database for this module, migrated once; each test runs in a rolled-back
     transaction on it."""
-    name = f"ogviews_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(server_dsn)
-    try:
-        await admin.execute(f"create database {name}")
-    finally:
-        await admin.close()
-    dsn = _with_db(server_dsn, name)
-    conn = await asyncpg.connect(dsn)
-    try:
-        await migrate(conn)
-    finally:
-        await conn.close()
-    try:
+    async with scratch_database(server_dsn, "ogviews") as dsn:
         yield dsn
-    finally:
-        admin = await asyncpg.connect(server_dsn)
-        try:
-            await admin.execute(f"drop database if exists {name} with (force)")
-        finally:
-            await admin.close()
 
 
 @pytest.fixture
@@ -115,13 +87,9 @@ class Chain:
         }
         names = ", ".join(cols)
         params = ", ".join(f"${i}" for i in range(1, len(cols) + 1))
-        await self.conn.execute(
-            f"insert into og.{table} ({names}) values ({params})", *cols.values()
-        )
+        await self.conn.execute(f"insert into og.{table} ({names}) values ({params})", *cols.values())
 
-    async def payment(
-        self, payer: str, when: datetime, amount: str = "1", *, x402: bool = True
-    ) -> None:
+    async def payment(self, payer: str, when: datetime, amount: str = "1", *, x402: bool = True) -> None:
         opg = Decimal(amount)
         await self._event(
             "payments",
@@ -162,9 +130,7 @@ class Chain:
             trusted=trusted,
         )
 
-    async def inference(
-        self, model: str | None, payer: str, when: datetime, mode_name: str = "VANILLA"
-    ) -> None:
+    async def inference(self, model: str | None, payer: str, when: datetime, mode_name: str = "VANILLA") -> None:
         await self._event(
             "inferences",
             OG,
@@ -260,9 +226,7 @@ async def test_two_payments_by_one_payer_on_the_same_day_are_not_returning(
     assert day["revenue_opg"] == Decimal("5")
 
 
-async def test_payments_either_side_of_utc_midnight_are_returning(
-    conn: asyncpg.Connection, chain: Chain
-) -> None:
+async def test_payments_either_side_of_utc_midnight_are_returning(conn: asyncpg.Connection, chain: Chain) -> None:
     await chain.payment("0xa", at("2026-06-01 23:59:59"), "1")
     await chain.payment("0xa", at("2026-06-02 00:00:01"), "1")
 
@@ -270,18 +234,14 @@ async def test_payments_either_side_of_utc_midnight_are_returning(
     assert (stats["active_days"], stats["returning"]) == (2, True)
     assert stats["first_payment_at"] == at("2026-06-01 23:59:59")
     assert stats["last_payment_at"] == at("2026-06-02 00:00:01")
-    days = await rows(
-        conn, "select day, payers, new_payers, returning_payers from og.daily_activity"
-    )
+    days = await rows(conn, "select day, payers, new_payers, returning_payers from og.daily_activity")
     assert days == [
         {"day": date(2026, 6, 1), "payers": 1, "new_payers": 1, "returning_payers": 0},
         {"day": date(2026, 6, 2), "payers": 1, "new_payers": 0, "returning_payers": 1},
     ]
 
 
-async def test_day_boundaries_are_utc_whatever_the_session_time_zone(
-    conn: asyncpg.Connection, chain: Chain
-) -> None:
+async def test_day_boundaries_are_utc_whatever_the_session_time_zone(conn: asyncpg.Connection, chain: Chain) -> None:
     await conn.execute("set local time zone 'America/Los_Angeles'")
     await chain.payment("0xa", at("2026-06-01 23:59:59"))
     await chain.payment("0xa", at("2026-06-02 00:00:01"))
@@ -305,9 +265,7 @@ async def test_plain_opg_transfer_to_payto_outside_x402_is_not_a_payment(
     assert (summary["payments"], summary["revenue_opg"]) == (0, Decimal(0))
 
 
-async def test_private_mode_session_has_a_payment_but_no_settlement(
-    conn: asyncpg.Connection, chain: Chain
-) -> None:
+async def test_private_mode_session_has_a_payment_but_no_settlement(conn: asyncpg.Connection, chain: Chain) -> None:
     # Private mode: the session is paid on Base, nothing is settled on OpenGradient.
     await chain.payment("0xa", at("2026-06-01 10:00:00"), "0.1")
     await chain.head(OG, at("2026-06-01 12:00:00"))
@@ -336,13 +294,10 @@ async def test_retention_cohorts(conn: asyncpg.Connection, chain: Chain) -> None
 
     got = await rows(
         conn,
-        "select cohort_week, week_offset, cohort_size, active_payers, retention"
-        " from og.payer_retention",
+        "select cohort_week, week_offset, cohort_size, active_payers, retention from og.payer_retention",
     )
     w1, w2 = date(2026, 6, 1), date(2026, 6, 8)
-    assert [
-        (r["cohort_week"], r["week_offset"], r["cohort_size"], r["active_payers"]) for r in got
-    ] == [
+    assert [(r["cohort_week"], r["week_offset"], r["cohort_size"], r["active_payers"]) for r in got] == [
         (w1, 0, 3, 3),
         (w1, 1, 3, 2),
         (w1, 2, 3, 1),
@@ -356,9 +311,7 @@ async def test_retention_cohorts(conn: asyncpg.Connection, chain: Chain) -> None
     ]
 
 
-async def test_concentration_top1_top10_and_hhi_on_a_known_distribution(
-    conn: asyncpg.Connection, chain: Chain
-) -> None:
+async def test_concentration_top1_top10_and_hhi_on_a_known_distribution(conn: asyncpg.Connection, chain: Chain) -> None:
     # 12 payers: 0xp0 pays 50, 0xp1 30, the other ten 2 each (total 100).
     when = at("2026-06-01 12:00:00")
     await chain.payment("0xp0", when, "50")
@@ -394,8 +347,7 @@ async def test_windows_are_anchored_at_the_latest_indexed_block_time_not_now(
     await chain.head(OG, at("2020-02-16 00:00:00"))
 
     conc = {
-        r["window"]: (r["payers"], r["revenue_opg"])
-        for r in await rows(conn, "select * from og.demand_concentration")
+        r["window"]: (r["payers"], r["revenue_opg"]) for r in await rows(conn, "select * from og.demand_concentration")
     }
     assert conc == {
         "7d": (1, Decimal(4)),
@@ -404,10 +356,7 @@ async def test_windows_are_anchored_at_the_latest_indexed_block_time_not_now(
     }
     c = await one(conn, "select * from og.payer_stats where payer = '0xc'")
     assert (c["payments_7d"], c["total_opg_7d"], c["payments_30d"]) == (1, Decimal(4), 2)
-    summary = {
-        r["window"]: r["settled_inferences"]
-        for r in await rows(conn, "select * from og.window_summary")
-    }
+    summary = {r["window"]: r["settled_inferences"] for r in await rows(conn, "select * from og.window_summary")}
     assert summary == {"7d": 5, "30d": 12, "all": 12}
     heads = await rows(conn, "select chain_id, head_time from og.chain_heads order by 1")
     assert heads == [
@@ -423,9 +372,7 @@ async def test_windows_are_anchored_at_the_latest_indexed_block_time_not_now(
 # --- settlements and verification --------------------------------------------------------------
 
 
-async def test_settled_and_verified_inferences_per_day(
-    conn: asyncpg.Connection, chain: Chain
-) -> None:
+async def test_settled_and_verified_inferences_per_day(conn: asyncpg.Connection, chain: Chain) -> None:
     day = at("2026-06-01 00:00:00")
     await chain.settlement("batch", day + timedelta(hours=1), size=20)
     await chain.settlement("batch", day + timedelta(hours=2), size=5)
@@ -460,9 +407,7 @@ async def test_settled_and_verified_inferences_per_day(
 async def test_untrusted_settlement_is_not_counted(conn: asyncpg.Connection, chain: Chain) -> None:
     await chain.settlement("batch", at("2026-06-01 10:00:00"), size=100, trusted=False)
     await chain.settlement("individual", at("2026-06-01 11:00:00"), tee="0xt1", trusted=False)
-    await chain.settlement(
-        "legacy_metadata", at("2026-06-01 12:00:00"), model="gpt-4", trusted=False
-    )
+    await chain.settlement("legacy_metadata", at("2026-06-01 12:00:00"), model="gpt-4", trusted=False)
     await chain.settlement("batch", at("2026-06-02 10:00:00"), size=3)
     await chain.tee(
         "0xt1",
@@ -474,9 +419,7 @@ async def test_untrusted_settlement_is_not_counted(conn: asyncpg.Connection, cha
 
     days = await rows(conn, "select day, settled_inferences from og.daily_activity")
     assert days == [{"day": date(2026, 6, 2), "settled_inferences": 3}]
-    assert [r["day"] for r in await rows(conn, "select day from og.verification_coverage")] == [
-        date(2026, 6, 2)
-    ]
+    assert [r["day"] for r in await rows(conn, "select day from og.verification_coverage")] == [date(2026, 6, 2)]
     usage = await rows(conn, "select model, attribution, inferences from og.model_usage")
     assert usage == [{"model": None, "attribution": "unattributed", "inferences": 3}]
     fleet = await one(conn, "select individual_settlements from og.tee_fleet")
@@ -516,9 +459,7 @@ async def test_tee_that_stopped_heartbeating_and_a_disabled_tee_are_not_live(
         heartbeats=900,
         tee_type=1,
     )
-    await chain.tee(
-        "0xnever", enabled=True, registered_at=registered, last_heartbeat_at=None, heartbeats=0
-    )
+    await chain.tee("0xnever", enabled=True, registered_at=registered, last_heartbeat_at=None, heartbeats=0)
     await chain.settlement("individual", head - timedelta(hours=1), tee="0xlive")
     await chain.settlement("individual", head - timedelta(hours=2), tee="0xlive")
     await chain.settlement("batch", head - timedelta(hours=2), size=9)
@@ -556,9 +497,7 @@ async def test_listed_model_never_used(conn: asyncpg.Connection, chain: Chain) -
 
 
 async def test_used_model_not_listed(conn: asyncpg.Connection, chain: Chain) -> None:
-    await conn.execute(
-        "insert into og.models (model, kind, source) values ('openai/o3', 'llm', 't')"
-    )
+    await conn.execute("insert into og.models (model, kind, source) values ('openai/o3', 'llm', 't')")
     await chain.inference("my-finetune", "0xu", at("2026-06-01 10:00:00"))
     await chain.settlement("legacy_metadata", at("2026-06-01 11:00:00"), model="OpenAI/O3")
 
@@ -571,9 +510,7 @@ async def test_used_model_not_listed(conn: asyncpg.Connection, chain: Chain) -> 
     assert (cat["used_models"], cat["used_not_listed"], cat["listed_never_used"]) == (2, 1, 0)
 
 
-async def test_model_names_are_normalised_before_joining(
-    conn: asyncpg.Connection, chain: Chain
-) -> None:
+async def test_model_names_are_normalised_before_joining(conn: asyncpg.Connection, chain: Chain) -> None:
     await catalog.seed(conn)  # lists openai/gpt-4.1-2025-04-14
     await chain.inference("gpt-4.1-2025-04-14", "0xa", at("2026-06-01 10:00:00"))
     await chain.inference("GPT-4.1-2025-04-14", "0xb", at("2026-06-01 11:00:00"))
@@ -592,9 +529,7 @@ async def test_model_names_are_normalised_before_joining(
     assert cat["listed_never_used"] == 47
 
 
-async def test_model_usage_attributes_only_what_the_chain_names(
-    conn: asyncpg.Connection, chain: Chain
-) -> None:
+async def test_model_usage_attributes_only_what_the_chain_names(conn: asyncpg.Connection, chain: Chain) -> None:
     when = at("2026-06-01 10:00:00")
     await chain.inference("gpt-4", "0xa", when)
     await chain.inference("gpt-4", "0xb", when)
@@ -606,9 +541,7 @@ async def test_model_usage_attributes_only_what_the_chain_names(
     await chain.settlement("individual", when, tee="0xt")
     await chain.head(OG, when + timedelta(days=2))
 
-    usage = await rows(
-        conn, "select model, attribution, inferences, payers, listed from og.model_usage"
-    )
+    usage = await rows(conn, "select model, attribution, inferences, payers, listed from og.model_usage")
     assert usage == [
         {
             "model": "claude-3",
