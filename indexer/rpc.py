@@ -111,6 +111,50 @@ def _bytes(value: Any, what: str) -> bytes:
 
 
 def parse_log(raw: Any) -> Log:
+    """A validated Log; the common well-formed answer is checked in one pass, anything odd goes
+    through the field-by-field path that names what is wrong."""
+    try:
+        topics = raw["topics"]
+        block_hash, tx_hash, address, data = raw["blockHash"], raw["transactionHash"], raw["address"], raw["data"]
+        if (
+            not raw.get("removed")
+            and type(topics) is list
+            and len(topics) <= 4
+            and all(type(t) is str and len(t) == 66 and t[:2] == "0x" for t in topics)
+            and type(block_hash) is str
+            and len(block_hash) == 66
+            and block_hash[:2] == "0x"
+            and type(tx_hash) is str
+            and len(tx_hash) == 66
+            and tx_hash[:2] == "0x"
+            and type(address) is str
+            and len(address) == 42
+            and address[:2] == "0x"
+            and type(data) is str
+            and data[:2] == "0x"
+        ):
+            return Log(
+                _qty_fast(raw["blockNumber"]),
+                block_hash.lower(),
+                tx_hash.lower(),
+                _qty_fast(raw["transactionIndex"]),
+                _qty_fast(raw["logIndex"]),
+                address.lower(),
+                tuple(t.lower() for t in topics),
+                bytes.fromhex(data[2:]),
+            )
+    except (KeyError, TypeError, ValueError):
+        pass
+    return _parse_log_checked(raw)
+
+
+def _qty_fast(value: Any) -> int:
+    if type(value) is not str or value[:2] != "0x":
+        raise ValueError("not a quantity")
+    return int(value, 16)
+
+
+def _parse_log_checked(raw: Any) -> Log:
     if not isinstance(raw, dict):
         raise RetryableError(f"malformed answer: log is {type(raw).__name__}")
     if raw.get("removed"):
@@ -145,6 +189,41 @@ def parse_block(raw: Any, number: int) -> Block:
 
 
 def parse_tx(raw: Any, tx_hash: str) -> Tx:
+    """A validated Tx (the one asked for); a well-formed answer is checked in one pass."""
+    try:
+        h, block_hash, sender, to = raw["hash"], raw["blockHash"], raw["from"], raw.get("to")
+        data = raw["input"] if "input" in raw else raw["data"]
+        if (
+            type(h) is str
+            and len(h) == 66
+            and h[:2] == "0x"
+            and type(block_hash) is str
+            and len(block_hash) == 66
+            and block_hash[:2] == "0x"
+            and type(sender) is str
+            and len(sender) == 42
+            and sender[:2] == "0x"
+            and (to is None or (type(to) is str and len(to) == 42 and to[:2] == "0x"))
+            and type(data) is str
+            and data[:2] == "0x"
+        ):
+            tx = Tx(
+                h.lower(),
+                _qty_fast(raw["blockNumber"]),
+                block_hash.lower(),
+                _qty_fast(raw["transactionIndex"]),
+                sender.lower(),
+                None if to is None else to.lower(),
+                bytes.fromhex(data[2:]),
+            )
+            if tx.hash == tx_hash:
+                return tx
+    except (KeyError, TypeError, ValueError):
+        pass
+    return _parse_tx_checked(raw, tx_hash)
+
+
+def _parse_tx_checked(raw: Any, tx_hash: str) -> Tx:
     if not isinstance(raw, dict):
         raise RetryableError(f"transaction {tx_hash} not found (answer {raw!r})")
     to = raw.get("to")
@@ -338,8 +417,13 @@ class RpcClient:
             return {}
 
         async def attempt() -> dict[str, Tx]:
-            raws = await self._batch_once("eth_getTransactionByHash", [[h] for h in hs])
-            return {h: parse_tx(r, h) for h, r in zip(hs, raws, strict=True)}
+            # Parsed chunk by chunk: a chunk's raw answers (inputs as hex) are let go before the next.
+            out: dict[str, Tx] = {}
+            for i in range(0, len(hs), self.max_batch):
+                chunk = hs[i : i + self.max_batch]
+                raws = await self._batch_chunk("eth_getTransactionByHash", [[h] for h in chunk])
+                out.update((h, parse_tx(r, h)) for h, r in zip(chunk, raws, strict=True))
+            return out
 
         result: dict[str, Tx] = await self._with_retries("eth_getTransactionByHash", attempt)
         return result
@@ -354,7 +438,11 @@ class RpcClient:
             )
             if not isinstance(raw, list):
                 raise RetryableError(f"malformed answer to eth_getLogs: {type(raw).__name__}")
-            logs = [parse_log(r) for r in raw]
+            logs = []
+            for i, r in enumerate(raw):
+                logs.append(parse_log(r))
+                raw[i] = None  # each raw log goes as soon as it is parsed: memory is one answer, not two
+            del raw
             wanted = set(addresses)
             seen: set[tuple[int, int]] = set()
             hashes: dict[int, str] = {}

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from .rows import DECODED_TABLES, ROW_TYPES, Row, Rows
+from .encode import EncodedRows, EncodedTable
+from .rows import DECODED_TABLES, ROW_TYPES, BlockRow, Row, Rows
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 MIGRATION_LOCK = 0x06_1E_DE_C5  # advisory lock key for migrate
@@ -107,16 +108,37 @@ async def _stage(conn: Conn, table: str, rows: Sequence[Row]) -> int:
     return int(status.rsplit(" ", 1)[1])
 
 
-async def _check_block_hashes(conn: Conn, chain_id: int, rows: Sequence[Row]) -> None:
-    if not rows:
+async def _payload(t: EncodedTable) -> AsyncIterator[bytes]:
+    """A table's COPY text as COPY's source (asyncpg would take plain bytes for a file name)."""
+    yield t.payload
+
+
+async def _stage_encoded(conn: Conn, t: EncodedTable) -> int:
+    """_stage for rows already encoded as COPY text."""
+    stage = f"stage_{t.table}"
+    await conn.execute(f"create temp table if not exists {stage} (like og.{t.table}) on commit delete rows")
+    await conn.copy_to_table(stage, source=_payload(t), columns=list(t.columns), format="text")
+    col_list = ", ".join(t.columns)
+    status: str = await conn.execute(
+        f"insert into og.{t.table} ({col_list}) select {col_list} from {stage} on conflict do nothing"
+    )
+    await conn.execute(f"truncate {stage}")
+    return int(status.rsplit(" ", 1)[1])
+
+
+def _block_hashes(rows: Sequence[Row]) -> list[tuple[int, str]]:
+    return [(r.block_number, r.block_hash) for r in rows if isinstance(r, BlockRow)]
+
+
+async def _check_block_hashes(conn: Conn, chain_id: int, blocks: Sequence[tuple[int, str]]) -> None:
+    if not blocks:
         return
-    nums = [r.record()[1] for r in rows]
-    hashes = {r.record()[1]: r.record()[2] for r in rows}
+    hashes = dict(blocks)
     for rec in await conn.fetch(
         "select block_number, block_hash from og.blocks"
         " where chain_id = $1 and block_number = any($2::bigint[])",
         chain_id,
-        nums,
+        list(hashes),
     ):
         if rec["block_hash"] != hashes[rec["block_number"]]:
             raise HashMismatch(chain_id, rec["block_number"], rec["block_hash"], hashes[rec["block_number"]])
@@ -172,16 +194,67 @@ async def refresh_tees(conn: Conn, chain_id: int, touched: Iterable[tuple[str, s
         await conn.execute(TEES_REFRESH, chain_id, [p[0] for p in pairs], [p[1] for p in pairs])
 
 
-async def write_rows(conn: Conn, chain_id: int, rows: Rows) -> dict[str, int]:
-    """Insert rows (idempotent on each table's key) inside the caller's transaction."""
+async def write_rows(conn: Conn, chain_id: int, rows: Rows | EncodedRows, *, fresh: bool = False) -> dict[str, int]:
+    """Insert rows (idempotent on each table's key) inside the caller's transaction.
+
+    fresh: the caller holds the chain lock and no indexed range overlaps the rows' blocks, so none of
+    them can exist yet: they are copied straight into their tables. Should one exist after all (a
+    unique violation), that attempt is rolled back to a savepoint and the rows go through the
+    insert-what-is-new path like any other."""
+    if isinstance(rows, EncodedRows):
+        await _check_block_hashes(conn, chain_id, rows.block_hashes)
+    else:
+        await _check_block_hashes(conn, chain_id, _block_hashes(rows.by_table.get("blocks", [])))
+    written: dict[str, int] | None = None
+    if fresh:
+        try:
+            async with conn.transaction():
+                written = await _copy_direct(conn, rows)
+        except asyncpg.UniqueViolationError:
+            written = None
+    if written is None:
+        written = {}
+        if isinstance(rows, EncodedRows):
+            for t in rows.tables:
+                written[t.table] = await _stage_encoded(conn, t)
+        else:
+            for rt in ROW_TYPES:
+                batch = rows.by_table.get(rt.TABLE)
+                if batch:
+                    written[rt.TABLE] = await _stage(conn, rt.TABLE, batch)
+    await refresh_tees(conn, chain_id, rows.tees_touched)
+    return written
+
+
+async def _copy_direct(conn: Conn, rows: Rows | EncodedRows) -> dict[str, int]:
     written: dict[str, int] = {}
-    await _check_block_hashes(conn, chain_id, rows.by_table.get("blocks", []))
+    if isinstance(rows, EncodedRows):
+        for t in rows.tables:
+            await conn.copy_to_table(
+                t.table, schema_name="og", source=_payload(t), columns=list(t.columns), format="text"
+            )
+            written[t.table] = t.n_rows
+        return written
     for rt in ROW_TYPES:
         batch = rows.by_table.get(rt.TABLE)
         if batch:
-            written[rt.TABLE] = await _stage(conn, rt.TABLE, batch)
-    await refresh_tees(conn, chain_id, rows.tees_touched)
+            await conn.copy_records_to_table(
+                rt.TABLE, schema_name="og", records=[r.record() for r in batch], columns=list(rt.columns())
+            )
+            written[rt.TABLE] = len(batch)
     return written
+
+
+async def overlaps_indexed(conn: Conn, chain_id: int, lo: int, hi: int) -> bool:
+    """Whether any indexed range of the chain shares a block with [lo, hi]."""
+    found: bool = await conn.fetchval(
+        "select exists (select 1 from og.indexed_ranges where chain_id = $1 and to_block >= $2"
+        " and from_block <= $3)",
+        chain_id,
+        lo,
+        hi,
+    )
+    return found
 
 
 async def lock_chain(conn: Conn, chain_id: int) -> None:
@@ -219,12 +292,13 @@ async def add_range(conn: Conn, chain_id: int, lo: int, hi: int, hi_hash: str) -
 
 
 async def commit_range(
-    conn: Conn, chain_id: int, lo: int, hi: int, hi_hash: str, rows: Rows
+    conn: Conn, chain_id: int, lo: int, hi: int, hi_hash: str, rows: Rows | EncodedRows
 ) -> dict[str, int]:
     """One transaction: the range's rows and its checkpoint, so a crash leaves both or neither."""
     async with conn.transaction():
         await lock_chain(conn, chain_id)
-        written = await write_rows(conn, chain_id, rows)
+        fresh = not await overlaps_indexed(conn, chain_id, lo, hi)
+        written = await write_rows(conn, chain_id, rows, fresh=fresh)
         await add_range(conn, chain_id, lo, hi, hi_hash)
     return written
 

@@ -1,0 +1,319 @@
+"""Backfill benchmark: og-indexer against a naive reference pipeline on a dense, seeded devnet load.
+
+Usage: .venv/bin/python scripts/bench.py [--logs 200000] [--runs 3] [--seed 42] [--span 200]
+       [--concurrency 4] [--dsn postgresql://postgres@127.0.0.1:5432/test] [--json results.json]
+
+Starts two anvil chains (10740, 8453) with emitters at the real addresses, mines the load of
+scripts/bench_load.py (about --logs logs, ~100 per block per chain), then per run backfills both
+chains into a fresh scratch database with og-indexer and, on another fresh database, with the naive
+pipeline of scripts/bench_naive.py (eth_getLogs -> eth_abi.decode per log -> COPY), each in its own
+process. Every og-indexer run's tables are checked against the load's ground truth (a mismatch
+fails the benchmark). Prints one table: median (min-max) over the runs of blocks/s, logs/s,
+rows/s, peak RSS, CPU, RPC calls by method and time per stage, and og-indexer's ratio to the naive
+pipeline and to each naive stage alone (fetch only, decode only, COPY only). Ratios are what to
+track: absolute figures drift with the machine's load. The chains and databases are removed at the
+end, whatever happens; every subprocess is bounded by --timeout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import bench_load  # noqa: E402
+
+from indexer.devnet.anvil import AnvilNode  # noqa: E402
+
+DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/test"
+TARGETS = {"ratio_naive": 2.0, "logs_per_s": 25_000, "peak_rss_mib": 250, "get_logs_ratio": 1.2}
+
+
+def _with_db(dsn: str, name: str) -> str:
+    parts = urlsplit(dsn)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, ""))
+
+
+@contextmanager
+def scratch_db(dsn: str) -> Iterator[str]:
+    """A new empty database on the server of dsn, dropped on exit."""
+    name = f"ogbench_{uuid.uuid4().hex[:10]}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f"create database {name}"))
+    try:
+        yield _with_db(dsn, name)
+    finally:
+        asyncio.run(admin(f"drop database if exists {name} with (force)"))
+
+
+def _cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / 100
+
+
+def run_pipeline(kind: str, dsn: str, nodes: tuple[AnvilNode, AnvilNode], args: argparse.Namespace) -> dict[str, Any]:
+    og, base = nodes
+    cmd = [
+        sys.executable, str(ROOT / "scripts" / "bench_run.py"), kind, "--dsn", dsn, "--og-url", og.url,
+        "--base-url", base.url, "--span", str(args.span), "--concurrency", str(args.concurrency),
+    ]
+    anvil_before = sum(_cpu_s(n.pid) for n in nodes)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"{kind} run failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
+    out: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    out["anvil_cpu_s"] = sum(_cpu_s(n.pid) for n in nodes) - anvil_before
+    return out
+
+
+def verify(dsn: str, load: bench_load.Load) -> None:
+    async def go() -> list[str]:
+        conn = await asyncpg.connect(dsn)
+        try:
+            return await bench_load.check(conn, load)
+        finally:
+            await conn.close()
+
+    problems = asyncio.run(go())
+    if problems:
+        raise SystemExit("og-indexer's tables differ from the load's ground truth:\n  " + "\n  ".join(problems))
+
+
+def prepare(args: argparse.Namespace) -> tuple[bench_load.Load, tuple[AnvilNode, AnvilNode], dict[str, float]]:
+    t0 = time.perf_counter()
+    load = bench_load.generate(args.logs, args.seed)
+    t1 = time.perf_counter()
+    nodes = bench_load.start_chains()
+    try:
+        errors: list[BaseException] = []
+
+        def mine(node: AnvilNode, chain: bench_load.ChainLoad) -> None:
+            try:
+                bench_load.mine(node, chain)
+            except BaseException as e:
+                errors.append(e)
+
+        threads = [threading.Thread(target=mine, args=(n, c)) for n, c in zip(nodes, load.chains, strict=True)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if errors:
+            raise errors[0]
+    except BaseException:
+        for n in nodes:
+            n.stop()
+        raise
+    return load, nodes, {"generate_s": t1 - t0, "mine_s": time.perf_counter() - t1}
+
+
+# --- the table -----------------------------------------------------------------------------------
+
+
+def _med(values: list[float]) -> str:
+    m = statistics.median(values)
+    if len(values) == 1:
+        return _num(m)
+    return f"{_num(m)} ({_num(min(values))}-{_num(max(values))})"
+
+
+def _num(v: float) -> str:
+    if abs(v) >= 100:
+        return f"{v:,.0f}"
+    if abs(v) >= 10:
+        return f"{v:.1f}"
+    return f"{v:.2f}"
+
+
+def summarize(og_runs: list[dict[str, Any]], naive_runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per-run derived figures; the table and the JSON show their median, min and max."""
+
+    def rates(r: dict[str, Any]) -> dict[str, float]:
+        return {
+            "blocks_per_s": r["blocks"] / r["wall_s"],
+            "logs_per_s": r["logs"] / r["wall_s"],
+            "rows_per_s": r["rows"] / r["wall_s"],
+        }
+
+    per_run = []
+    for og, nv in zip(og_runs, naive_runs, strict=True):
+        o, n = rates(og), rates(nv)
+        st = nv["stages_s"]
+        fetch_rate, decode_rate, copy_rate = (nv["logs"] / max(st[k], 1e-9) for k in ("fetch", "decode", "copy"))
+        per_run.append(
+            {
+                "og": {**o, "wall_s": og["wall_s"], "peak_rss_mib": og["peak_rss_mib"], "cpu_s": og["cpu_s"],
+                       "main_peak_rss_mib": og["main_peak_rss_mib"], "worker_peak_rss_mib": og["worker_peak_rss_mib"],
+                       "worker_cpu_s": og["worker_cpu_s"], "pg_cpu_s": og["pg_cpu_s"], "anvil_cpu_s": og["anvil_cpu_s"],
+                       **{f"{k}_s": v for k, v in og["stages_s"].items()}},
+                "naive": {**n, "wall_s": nv["wall_s"], "peak_rss_mib": nv["peak_rss_mib"], "cpu_s": nv["cpu_s"],
+                          "main_peak_rss_mib": nv["main_peak_rss_mib"], "worker_peak_rss_mib": 0.0,
+                          "worker_cpu_s": 0.0, "pg_cpu_s": nv["pg_cpu_s"], "anvil_cpu_s": nv["anvil_cpu_s"],
+                          **{f"{k}_s": v for k, v in st.items()}},
+                "stage_rates": {"fetch_only": fetch_rate, "decode_only": decode_rate, "copy_only": copy_rate},
+                "ratios": {
+                    "vs_naive": o["logs_per_s"] / n["logs_per_s"],
+                    "vs_fetch_only": o["logs_per_s"] / fetch_rate,
+                    "vs_decode_only": o["logs_per_s"] / decode_rate,
+                    "vs_copy_only": o["logs_per_s"] / copy_rate,
+                },
+            }
+        )
+    return {"runs": per_run}
+
+
+def table(args: argparse.Namespace, load: bench_load.Load, prep: dict[str, float], summary: dict[str, Any],
+          og_runs: list[dict[str, Any]]) -> str:
+    runs = summary["runs"]
+
+    def col(path: Callable[[dict[str, Any]], float]) -> str:
+        return _med([path(r) for r in runs])
+
+    calls = og_runs[-1]["rpc_calls"]
+    txs = load.base.txs + load.og.txs
+    lines = [
+        f"og-indexer backfill benchmark: {load.logs:,} logs, {load.base.txs + load.og.txs:,} txs, "
+        f"{len(load.base.blocks) + len(load.og.blocks):,} blocks (2 chains), seed {args.seed}, "
+        f"span {args.span}, concurrency {args.concurrency}, {len(runs)} run(s): median (min-max)",
+        f"load: generate {prep['generate_s']:.1f} s, mine {prep['mine_s']:.1f} s",
+        "",
+        f"{'':<26}{'og-indexer':>34}{'naive (getLogs->eth_abi->COPY)':>36}",
+    ]
+
+    def row(label: str, key: str) -> None:
+        lines.append(f"{label:<26}{col(lambda r: r['og'][key]):>34}{col(lambda r: r['naive'][key]):>36}")
+
+    row("blocks/s", "blocks_per_s")
+    row("logs/s", "logs_per_s")
+    row("rows/s", "rows_per_s")
+    row("wall s", "wall_s")
+    row("peak RSS MiB (all procs)", "peak_rss_mib")
+    row("  main process", "main_peak_rss_mib")
+    row("  decode worker process", "worker_peak_rss_mib")
+    row("CPU s: indexer (all)", "cpu_s")
+    row("  decode worker process", "worker_cpu_s")
+    row("CPU s: postgres backends", "pg_cpu_s")
+    row("CPU s: anvil (RPC)", "anvil_cpu_s")
+    lines.append(
+        f"{'stage s (summed):':<26}"
+        f"{'fetch ' + col(lambda r: r['og']['fetch_s']):>34}{'fetch ' + col(lambda r: r['naive']['fetch_s']):>36}"
+    )
+    lines.append(
+        f"{'':<26}{'decode ' + col(lambda r: r['og']['decode_s']):>34}"
+        f"{'decode ' + col(lambda r: r['naive']['decode_s']):>36}"
+    )
+    lines.append(
+        f"{'':<26}{'write ' + col(lambda r: r['og']['write_s']):>34}{'copy ' + col(lambda r: r['naive']['copy_s']):>36}"
+    )
+    get_logs_min = og_runs[-1]["get_logs_min"]
+    lines += [
+        "",
+        "RPC calls (og-indexer, last run): "
+        + ", ".join(f"{m} {n:,}" for m, n in sorted(calls.items()))
+        + f"; {og_runs[-1]['http_requests']:,} HTTP requests",
+        f"  eth_getLogs {calls.get('eth_getLogs', 0):,} vs minimum {get_logs_min:,} for span {args.span} "
+        f"({calls.get('eth_getLogs', 0) / max(get_logs_min, 1):.2f}x); eth_getTransactionByHash "
+        f"{calls.get('eth_getTransactionByHash', 0):,} for {txs:,} transactions with a matched log",
+        "",
+        "naive stages alone (logs/s):  fetch only " + col(lambda r: r["stage_rates"]["fetch_only"])
+        + "   decode only " + col(lambda r: r["stage_rates"]["decode_only"])
+        + "   COPY only " + col(lambda r: r["stage_rates"]["copy_only"]),
+        "og-indexer logs/s ratio to:   naive " + col(lambda r: r["ratios"]["vs_naive"])
+        + "   fetch only " + col(lambda r: r["ratios"]["vs_fetch_only"])
+        + "   decode only " + col(lambda r: r["ratios"]["vs_decode_only"])
+        + "   COPY only " + col(lambda r: r["ratios"]["vs_copy_only"]),
+        "",
+        "targets (median): " + "; ".join(_targets(runs, calls, get_logs_min)),
+        "ground truth: every og-indexer run's tables equal the load's (row counts and sums per table)",
+    ]
+    return "\n".join(lines)
+
+
+def _targets(runs: list[dict[str, Any]], calls: dict[str, int], get_logs_min: int) -> list[str]:
+    ratio = statistics.median(r["ratios"]["vs_naive"] for r in runs)
+    lps = statistics.median(r["og"]["logs_per_s"] for r in runs)
+    rss = statistics.median(r["og"]["peak_rss_mib"] for r in runs)
+    gl = calls.get("eth_getLogs", 0) / max(get_logs_min, 1)
+
+    def mark(ok: bool) -> str:
+        return "met" if ok else "NOT met"
+
+    return [
+        f">= {TARGETS['ratio_naive']}x naive: {ratio:.2f}x {mark(ratio >= TARGETS['ratio_naive'])}",
+        f">= {TARGETS['logs_per_s']:,} logs/s: {lps:,.0f} {mark(lps >= TARGETS['logs_per_s'])}",
+        f"peak RSS <= {TARGETS['peak_rss_mib']} MiB: {rss:.0f} {mark(rss <= TARGETS['peak_rss_mib'])}",
+        f"eth_getLogs <= {TARGETS['get_logs_ratio']}x minimum: {gl:.2f}x {mark(gl <= TARGETS['get_logs_ratio'])}",
+    ]
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--logs", type=int, default=200_000, help="logs to generate (default 200000)")
+    p.add_argument("--runs", type=int, default=3, help="runs of each pipeline (default 3)")
+    p.add_argument("--seed", type=int, default=42, help="load seed (default 42)")
+    p.add_argument("--span", type=int, default=100,
+                   help="eth_getLogs block range cap in force, both pipelines (default 100: ~6k logs per call on Base)")
+    p.add_argument("--concurrency", type=int, default=2,
+                   help="og-indexer ranges in flight (default 2; with the decode process as fast as 4, less memory)")
+    p.add_argument("--dsn", default=DEFAULT_DSN, help=f"Postgres server for scratch databases (default {DEFAULT_DSN})")
+    p.add_argument("--timeout", type=float, default=900, help="seconds allowed per pipeline run (default 900)")
+    p.add_argument("--json", type=Path, help="also write the results here")
+    args = p.parse_args()
+    if args.logs < 1000 or args.runs < 1:
+        p.error("--logs must be >= 1000 and --runs >= 1")
+
+    load, nodes, prep = prepare(args)
+    og_runs: list[dict[str, Any]] = []
+    naive_runs: list[dict[str, Any]] = []
+    try:
+        for i in range(args.runs):
+            with scratch_db(args.dsn) as dsn:
+                og_runs.append(run_pipeline("og", dsn, nodes, args))
+                verify(dsn, load)
+            with scratch_db(args.dsn) as dsn:
+                naive_runs.append(run_pipeline("naive", dsn, nodes, args))
+            if naive_runs[-1]["logs"] != load.logs or og_runs[-1]["logs"] != load.logs:
+                raise SystemExit(f"run {i + 1}: a pipeline saw {og_runs[-1]['logs']} / {naive_runs[-1]['logs']} "
+                                 f"logs, the load has {load.logs}")
+            print(f"run {i + 1}/{args.runs}: og-indexer {og_runs[-1]['logs'] / og_runs[-1]['wall_s']:,.0f} logs/s, "
+                  f"naive {naive_runs[-1]['logs'] / naive_runs[-1]['wall_s']:,.0f} logs/s", file=sys.stderr)
+    finally:
+        for n in nodes:
+            n.stop()
+    summary = summarize(og_runs, naive_runs)
+    print(table(args, load, prep, summary, og_runs))
+    if args.json:
+        args.json.write_text(json.dumps({
+            "config": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+            "load": {"logs": load.logs, "txs": load.base.txs + load.og.txs,
+                     "blocks": len(load.base.blocks) + len(load.og.blocks), **prep},
+            "og_runs": og_runs, "naive_runs": naive_runs, **summary,
+        }, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,184 @@
+"""One measured pipeline run of the backfill benchmark, in its own process (so its peak RSS is its own).
+
+Usage: bench_run.py og|naive --dsn URL --og-url URL --base-url URL --span N [--concurrency K]
+Backfills both chains (OpenGradient, then Base) from block 0 to their heads into the given, already
+created database and prints one JSON object: logs, rows, blocks, wall_s, stage seconds, RPC calls by
+method, peak RSS (MiB) and the CPU seconds of this process and of its Postgres backends.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import sys
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from bench_naive import naive_pipeline  # noqa: E402
+
+from indexer.config import ChainConfig, load_config  # noqa: E402
+from indexer.db import create_pool  # noqa: E402
+from indexer.rpc import RpcClient  # noqa: E402
+from indexer.store import migrate  # noqa: E402
+from indexer.sync import backfill  # noqa: E402
+
+
+def _chains(args: argparse.Namespace) -> list[ChainConfig]:
+    cfg = load_config(None, {"OG_RPC_URL": args.og_url, "BASE_RPC_URL": args.base_url})
+    return [replace(cfg.chain(name), max_block_range=args.span) for name in ("opengradient", "base")]
+
+
+class RssSampler(threading.Thread):
+    """Samples the resident memory of this process and of its children (decode workers) every
+    20 ms: the peak of their sum is what the backfill needed at once. ru_maxrss would not do: a
+    process started by fork and exec inherits its parent's high-water mark."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.peak_total_mib = 0.0
+        self.peak_children_mib = 0.0
+        self._halt = threading.Event()
+
+    @staticmethod
+    def _rss_mib(pid: int, field: str = "VmRSS") -> float:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    def _children(self) -> list[int]:
+        pids: list[int] = []
+        for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+            try:
+                pids += [int(p) for p in (task / "children").read_text().split()]
+            except OSError:
+                continue
+        return pids
+
+    def run(self) -> None:
+        while not self._halt.wait(0.02):
+            try:
+                children = sum(self._rss_mib(p) for p in self._children())
+                total = self._rss_mib(os.getpid()) + children
+            except OSError:
+                continue  # a child exited between listing and reading
+            self.peak_total_mib = max(self.peak_total_mib, total)
+            self.peak_children_mib = max(self.peak_children_mib, children)
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join()
+
+
+def _cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / 100
+
+
+async def _backend_cpu_s(conn: asyncpg.Connection | asyncpg.Pool) -> float:
+    """CPU seconds of every Postgres backend connected to this database (they are on this machine)."""
+    total = 0.0
+    for rec in await conn.fetch("select pid from pg_stat_activity where datname = current_database()"):
+        try:
+            total += _cpu_s(rec["pid"])
+        except OSError:
+            continue  # not visible from here (a remote server): reported as 0
+    return total
+
+
+async def run_og(args: argparse.Namespace) -> dict[str, Any]:
+    pool = await create_pool(args.dsn)
+    out: dict[str, Any] = {"logs": 0, "rows": 0, "blocks": 0, "rpc_calls": {}, "http_requests": 0,
+                           "stages_s": {"fetch": 0.0, "decode": 0.0, "write": 0.0}, "get_logs_min": 0}
+    try:
+        async with pool.acquire() as conn:
+            await migrate(conn)
+        started = time.perf_counter()
+        for chain in _chains(args):
+            async with RpcClient(chain.rpc_urls, chain_name=chain.name) as rpc:
+                head = await rpc.block_number()
+                r = await backfill(rpc, pool, chain, 0, head, concurrency=args.concurrency)
+                out["logs"] += r.logs
+                out["rows"] += r.rows
+                out["blocks"] += r.blocks
+                out["get_logs_min"] += -(-(head + 1) // args.span)
+                out["stages_s"]["fetch"] += r.stages.fetch_s
+                out["stages_s"]["decode"] += r.stages.decode_s
+                out["stages_s"]["write"] += r.stages.write_s
+                for method, n in rpc.stats.calls.items():
+                    out["rpc_calls"][method] = out["rpc_calls"].get(method, 0) + n
+                out["http_requests"] += rpc.stats.http_requests
+        out["wall_s"] = time.perf_counter() - started
+        out["pg_cpu_s"] = await _backend_cpu_s(pool)
+    finally:
+        await pool.close()
+    return out
+
+
+async def run_naive(args: argparse.Namespace) -> dict[str, Any]:
+    conn = await asyncpg.connect(args.dsn)
+    out: dict[str, Any] = {"logs": 0, "blocks": 0, "rpc_calls": {"eth_getLogs": 0},
+                           "stages_s": {"fetch": 0.0, "decode": 0.0, "copy": 0.0}}
+    try:
+        started = time.perf_counter()
+        for chain in _chains(args):
+            url = chain.rpc_urls[0]
+            async with RpcClient([url]) as rpc:
+                head = await rpc.block_number()
+            st = await naive_pipeline(conn, chain, url, 0, head, args.span)
+            out["logs"] += st.logs
+            out["blocks"] += head + 1
+            out["rpc_calls"]["eth_getLogs"] += st.rpc_calls.get("eth_getLogs", 0)
+            out["stages_s"]["fetch"] += st.fetch_s
+            out["stages_s"]["decode"] += st.decode_s
+            out["stages_s"]["copy"] += st.copy_s
+        out["wall_s"] = time.perf_counter() - started
+        out["rows"] = out["logs"]
+        out["pg_cpu_s"] = await _backend_cpu_s(conn)
+    finally:
+        await conn.close()
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("pipeline", choices=["og", "naive"])
+    p.add_argument("--dsn", required=True)
+    p.add_argument("--og-url", required=True)
+    p.add_argument("--base-url", required=True)
+    p.add_argument("--span", type=int, required=True)
+    p.add_argument("--concurrency", type=int, default=4)
+    args = p.parse_args()
+    sampler = RssSampler()
+    sampler.start()
+    out = asyncio.run(run_og(args) if args.pipeline == "og" else run_naive(args))
+    sampler.stop()
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)  # decode worker processes, reaped by now
+    # VmHWM, not ru_maxrss: ru_maxrss carries the parent's high-water mark over fork and exec.
+    out["main_peak_rss_mib"] = RssSampler._rss_mib(os.getpid(), "VmHWM")
+    out["peak_rss_mib"] = max(sampler.peak_total_mib, out["main_peak_rss_mib"])
+    out["worker_peak_rss_mib"] = sampler.peak_children_mib
+    out["cpu_s"] = _cpu_s_self() + children.ru_utime + children.ru_stime
+    out["worker_cpu_s"] = children.ru_utime + children.ru_stime
+    print(json.dumps(out))
+
+
+def _cpu_s_self() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+if __name__ == "__main__":
+    main()
