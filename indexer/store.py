@@ -148,7 +148,9 @@ TEES_REFRESH = """
 with touched as (
     select unnest($2::text[]) as registry, unnest($3::text[]) as tee_id
 ), ev as (
-    select e.* from og.tee_events e join touched t using (registry, tee_id) where e.chain_id = $1
+    -- registrations, toggles and the rest: few per TEE (heartbeats are counted apart below)
+    select e.* from og.tee_events e join touched t using (registry, tee_id)
+    where e.chain_id = $1 and e.event <> 'HeartbeatReceived'
 ), state as (
     select
         registry, tee_id,
@@ -162,22 +164,43 @@ with touched as (
                                     'TEEActivated', 'TEEDeactivated', 'TEERemoved')))[1], false) as enabled,
         min(block_time) filter (where event = 'TEERegistered') as registered_at,
         min(block_number) filter (where event = 'TEERegistered') as registered_block,
-        max(block_time) filter (where event = 'HeartbeatReceived') as last_heartbeat_at,
-        count(*) filter (where event = 'HeartbeatReceived') as heartbeats,
         (array_agg(args->>'paymentAddress' order by block_number desc, log_index desc)
             filter (where event = 'TEERegistered'))[1] as payment_address,
         (array_agg(args->>'endpoint' order by block_number desc, log_index desc)
             filter (where event = 'TEERegistered'))[1] as endpoint
     from ev group by registry, tee_id
+), hb as (
+    select t.registry, t.tee_id,
+        (select max(h.block_time) from og.tee_events h
+         where h.tee_id = t.tee_id and h.event = 'HeartbeatReceived'
+           and h.chain_id = $1 and h.registry = t.registry) as last_heartbeat_at,
+        case when $4::bigint is null then
+            -- full recount: rollback, redecode, ranges written over indexed blocks
+            (select count(*) from og.tee_events h
+             where h.tee_id = t.tee_id and h.event = 'HeartbeatReceived'
+               and h.chain_id = $1 and h.registry = t.registry)
+        else
+            -- incremental: every heartbeat of blocks $4..$5 was just inserted, none existed before
+            coalesce((select x.heartbeats from og.tees x
+                      where x.chain_id = $1 and x.registry = t.registry and x.tee_id = t.tee_id), 0)
+            + (select count(*) from og.tee_events h
+               where h.chain_id = $1 and h.block_number between $4 and $5
+                 and h.tee_id = t.tee_id and h.event = 'HeartbeatReceived' and h.registry = t.registry)
+        end as heartbeats
+    from touched t
+), merged as (
+    select t.registry, t.tee_id, s.owner, s.tee_type, coalesce(s.enabled, false) as enabled,
+           s.registered_at, s.registered_block, hb.last_heartbeat_at, hb.heartbeats,
+           s.payment_address, s.endpoint, (s.tee_id is not null or hb.heartbeats > 0) as exists_
+    from touched t join hb using (registry, tee_id) left join state s using (registry, tee_id)
 ), gone as (
-    delete from og.tees d using touched t
-    where d.chain_id = $1 and d.registry = t.registry and d.tee_id = t.tee_id
-      and not exists (select 1 from ev where ev.registry = t.registry and ev.tee_id = t.tee_id)
+    delete from og.tees d using merged m
+    where d.chain_id = $1 and d.registry = m.registry and d.tee_id = m.tee_id and not m.exists_
 )
 insert into og.tees as t (chain_id, registry, tee_id, owner, tee_type, enabled, registered_at,
                           registered_block, last_heartbeat_at, heartbeats, payment_address, endpoint)
 select $1, registry, tee_id, owner, tee_type, enabled, registered_at, registered_block,
-       last_heartbeat_at, heartbeats, payment_address, endpoint from state
+       last_heartbeat_at, heartbeats, payment_address, endpoint from merged where exists_
 on conflict (chain_id, registry, tee_id) do update set
     owner = excluded.owner, tee_type = excluded.tee_type, enabled = excluded.enabled,
     registered_at = excluded.registered_at, registered_block = excluded.registered_block,
@@ -186,15 +209,27 @@ on conflict (chain_id, registry, tee_id) do update set
 """
 
 
-async def refresh_tees(conn: Conn, chain_id: int, touched: Iterable[tuple[str, str]]) -> None:
-    """Recompute og.tees for the given (registry, tee_id) pairs from all their events, so that ranges
-    indexed in any order converge to the same state."""
+async def refresh_tees(
+    conn: Conn, chain_id: int, touched: Iterable[tuple[str, str]], new_blocks: tuple[int, int] | None = None
+) -> None:
+    """Recompute og.tees for the given (registry, tee_id) pairs from their events, so that ranges
+    indexed in any order converge to the same state. With new_blocks, every event of those blocks
+    was just inserted and none existed before: heartbeats are added to the stored count instead of
+    recounted (a recount grows with history and made long backfills quadratic)."""
     pairs = sorted(set(touched))
     if pairs:
-        await conn.execute(TEES_REFRESH, chain_id, [p[0] for p in pairs], [p[1] for p in pairs])
+        lo, hi = new_blocks if new_blocks is not None else (None, None)
+        await conn.execute(TEES_REFRESH, chain_id, [p[0] for p in pairs], [p[1] for p in pairs], lo, hi)
 
 
-async def write_rows(conn: Conn, chain_id: int, rows: Rows | EncodedRows, *, fresh: bool = False) -> dict[str, int]:
+async def write_rows(
+    conn: Conn,
+    chain_id: int,
+    rows: Rows | EncodedRows,
+    *,
+    fresh: bool = False,
+    block_range: tuple[int, int] | None = None,
+) -> dict[str, int]:
     """Insert rows (idempotent on each table's key) inside the caller's transaction.
 
     fresh: the caller holds the chain lock and no indexed range overlaps the rows' blocks, so none of
@@ -212,6 +247,7 @@ async def write_rows(conn: Conn, chain_id: int, rows: Rows | EncodedRows, *, fre
                 written = await _copy_direct(conn, rows)
         except asyncpg.UniqueViolationError:
             written = None
+    incremental = block_range if written is not None else None
     if written is None:
         written = {}
         if isinstance(rows, EncodedRows):
@@ -222,7 +258,7 @@ async def write_rows(conn: Conn, chain_id: int, rows: Rows | EncodedRows, *, fre
                 batch = rows.by_table.get(rt.TABLE)
                 if batch:
                     written[rt.TABLE] = await _stage(conn, rt.TABLE, batch)
-    await refresh_tees(conn, chain_id, rows.tees_touched)
+    await refresh_tees(conn, chain_id, rows.tees_touched, incremental)
     return written
 
 
@@ -298,7 +334,7 @@ async def commit_range(
     async with conn.transaction():
         await lock_chain(conn, chain_id)
         fresh = not await overlaps_indexed(conn, chain_id, lo, hi)
-        written = await write_rows(conn, chain_id, rows, fresh=fresh)
+        written = await write_rows(conn, chain_id, rows, fresh=fresh, block_range=(lo, hi))
         await add_range(conn, chain_id, lo, hi, hi_hash)
     return written
 
