@@ -157,9 +157,7 @@ async def test_reorg_replaces_payments_with_the_new_canonical_chain(
         assert f.stats.reorgs == 1
         ranges = await pool.fetch("select from_block, to_block from og.indexed_ranges where chain_id = 8453")
         assert [(r["from_block"], r["to_block"]) for r in ranges] == [(0, 11)]
-        stored = await pool.fetchval(
-            "select block_hash from og.blocks where chain_id = 8453 and block_number = 11"
-        )
+        stored = await pool.fetchval("select block_hash from og.blocks where chain_id = 8453 and block_number = 11")
         assert stored == (await rpc.blocks([11]))[11].hash
 
 
@@ -268,4 +266,57 @@ async def test_sigkill_during_live_follow_then_restart_converges(
     async with fresh_pool(server_dsn) as pool:
         for n in ("opengradient", "base"):
             await run_backfill(pool, cfg.chain(n), 0, heads[n])
+        assert await digest(pool) == live
+
+
+async def test_sigkill_during_live_follow_then_restart_converges_exactly(
+    devnet: DevnetPair, server_dsn: str, tmp_path: Path
+) -> None:
+    """Killed while following the head (not during catch-up), with blocks still arriving."""
+    devnet.simulate(days=1, seed=13)
+    url = devnet.urls["base"]
+    conf = tmp_path / "c.toml"
+    conf.write_text("[chains.base]\nmax_block_range = 7\nfinality_depth = 5\n")
+    start_head = await head(url)
+    async with fresh_pool(server_dsn) as pool:
+        env = {
+            **os.environ,
+            "DATABASE_URL": pool._connect_args[0],  # type: ignore[attr-defined]
+            "BASE_RPC_URL": url,
+            "OG_INDEXER_CONFIG": str(conf),
+        }
+        args = ["run", "--chain", "base", "--poll-interval", "0.05", "--max-poll-interval", "0.1"]
+
+        async def tip() -> int:
+            return int(await pool.fetchval("select coalesce(max(to_block), -1) from og.indexed_ranges") or -1)
+
+        proc = start_cli(args, env)
+        async with asyncio.timeout(60):
+            while await tip() < start_head:
+                assert proc.poll() is None
+                await asyncio.sleep(0.05)
+        t_last = int(dev_call(url, "eth_getBlockByNumber", ["latest", False])["timestamp"], 16)  # type: ignore[index]
+        for i in range(1, 31):
+            mine(url, [payment(t_last + 60 * i, payer(900 + i), 7000 + i)])
+            if i == 15:
+                async with asyncio.timeout(30):
+                    while await tip() < start_head + 10:
+                        await asyncio.sleep(0.02)
+                proc.send_signal(signal.SIGKILL)
+                proc.wait()
+                proc = start_cli(args, env)
+            await asyncio.sleep(0.03)
+        async with asyncio.timeout(60):
+            while await tip() < start_head + 30:
+                assert proc.poll() is None
+                await asyncio.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0, err.decode()
+        live = await digest(pool)
+        assert (
+            await pool.fetchval("select count(*) from og.payments where amount_raw > 7000 and amount_raw < 7100") == 30
+        )
+    async with fresh_pool(server_dsn) as pool:
+        await run_backfill(pool, devnet_config(devnet.urls).chain("base"), 0, start_head + 30)
         assert await digest(pool) == live
