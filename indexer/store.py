@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
@@ -56,9 +57,17 @@ def view_files(sql_dir: Path = SQL_DIR) -> list[Path]:
     return sorted((sql_dir / "views").glob("*.sql"))
 
 
+def views_checksum(files: Sequence[Path]) -> str:
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
 async def migrate(conn: Conn, sql_dir: Path = SQL_DIR) -> list[str]:
-    """Apply pending migrations (each once, recorded) and rebuild every view, under an advisory lock.
-    Idempotent: a second run applies nothing and leaves the schema as it is."""
+    """Apply pending migrations (each once, recorded) and rebuild the views when a migration ran or a
+    view file changed, under an advisory lock. Idempotent: a second run changes nothing, and every
+    command can call it at start-up without taking locks on views that BI queries are reading."""
     applied: list[str] = []
     await conn.execute("select pg_advisory_lock($1)", MIGRATION_LOCK)
     try:
@@ -69,6 +78,11 @@ async def migrate(conn: Conn, sql_dir: Path = SQL_DIR) -> list[str]:
                 version    text primary key,
                 file       text not null,
                 applied_at timestamptz not null default now()
+            );
+            create table if not exists og.schema_views (
+                singleton  boolean primary key default true check (singleton),
+                checksum   text not null,
+                built_at   timestamptz not null default now()
             )
             """
         )
@@ -83,12 +97,20 @@ async def migrate(conn: Conn, sql_dir: Path = SQL_DIR) -> list[str]:
                     "insert into og.schema_migrations (version, file) values ($1, $2)", version, f.name
                 )
             applied.append(f.name)
-        async with conn.transaction():
-            for f in view_files(sql_dir):
-                try:
-                    await conn.execute(f.read_text())
-                except asyncpg.PostgresError as e:
-                    raise StoreError(f"view file {f.name}: {e}") from e
+        views = view_files(sql_dir)
+        checksum = views_checksum(views)
+        if applied or checksum != await conn.fetchval("select checksum from og.schema_views"):
+            async with conn.transaction():
+                for f in views:
+                    try:
+                        await conn.execute(f.read_text())
+                    except asyncpg.PostgresError as e:
+                        raise StoreError(f"view file {f.name}: {e}") from e
+                await conn.execute(
+                    "insert into og.schema_views (checksum) values ($1) on conflict (singleton)"
+                    " do update set checksum = excluded.checksum, built_at = now()",
+                    checksum,
+                )
     finally:
         await conn.execute("select pg_advisory_unlock($1)", MIGRATION_LOCK)
     return applied
