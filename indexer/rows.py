@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -654,6 +654,50 @@ def _x402(ctx: _Context, out: Rows, log: Log, contract: Contract, d: Decoded) ->
             reason=reason,
         )
     )
+
+
+# Which logs' rows read their transaction (its sender or its calldata), by role: only those
+# transactions are looked up, as Shovel and Ponder fetch transaction data only for what uses it. A
+# role with no entry reads none (approvals, x402 proxy events, heartbeats): its transactions are
+# not fetched and have no og.transactions row. Keep in step with the handlers below; the pipeline
+# tests prove every tx_from, payer and calldata column against the simulator's ground truth.
+_TX_READERS: dict[str, frozenset[str] | None] = {  # role -> events that read it (None: every event)
+    "settlement_relay": None,  # tx_from, and the trusted-relayer check
+    "legacy_relay": None,
+    "inference_precompile": None,  # payer = the transaction's sender
+    "inference_hub": None,
+    "workflow": None,
+    "tee_registry": frozenset({"TEERegistered"}),  # paymentAddress and endpoint from the calldata
+    "token": frozenset({"Transfer"}),  # only to a pay_to address: tx_from and the settle calldata
+}
+
+
+def tx_reader(chain: ChainConfig) -> Callable[[Log], bool]:
+    """A predicate: does this log's row read its transaction? Decides from address and topics alone
+    (before decoding), so the fetcher can skip the other transactions. A log whose event the ABIs in
+    force do not know is kept raw, and the transaction is fetched anyway: redecode with a later ABI
+    must find the context its row may read, without RPC."""
+    known: dict[str, frozenset[str]] = {}  # address -> topic0s its ABIs know
+    reading: dict[str, frozenset[str]] = {}  # address -> known topic0s whose rows read the transaction
+    for c in chain.contracts:
+        events = event_map(c.abi_files)
+        names = _TX_READERS.get(c.role, frozenset())
+        wanted = frozenset(events) if names is None else frozenset(t for t, ev in events.items() if ev.name in names)
+        for a in c.addresses:
+            known.setdefault(a, frozenset(events))
+            reading.setdefault(a, wanted)
+    pay_to = frozenset("0x" + "0" * 24 + a[2:] for a in chain.pay_to)  # as an indexed topic
+    tokens = frozenset(chain.addresses_with_role("token"))
+
+    def reads(log: Log) -> bool:
+        topic0 = log.topics[0] if log.topics else None
+        if log.address not in known or topic0 not in known[log.address]:
+            return True  # undecodable here: keep its context for a later redecode
+        if topic0 not in reading[log.address]:
+            return False
+        return log.address not in tokens or (len(log.topics) > 2 and log.topics[2] in pay_to)
+
+    return reads
 
 
 _HANDLERS = {

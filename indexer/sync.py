@@ -20,7 +20,7 @@ from . import store
 from .chain import Block, Log, Tx
 from .config import ChainConfig
 from .encode import EncodedRows, decode_range, exit_with_parent, pack_logs, pack_txs
-from .rows import Rows, build_rows
+from .rows import Rows, build_rows, tx_reader
 from .rpc import RangeTooLarge, RetryableError, RpcClient, RpcError
 
 log = logging.getLogger("og_indexer.sync")
@@ -129,11 +129,13 @@ def addresses_for(chain: ChainConfig, lo: int, hi: int) -> list[str]:
 async def fetch_range(
     rpc: RpcClient, chain: ChainConfig, lo: int, hi: int, headers_from: int | None = None
 ) -> tuple[list[Log], dict[int, Block], dict[str, Tx]]:
-    """Logs of [lo, hi] with the headers of their blocks (and of hi, the checkpoint) and their
-    transactions, checked against each other; an inconsistent answer is fetched again.
+    """Logs of [lo, hi] with the headers of their blocks (and of hi, the checkpoint) and the
+    transactions their rows read (rows.tx_reader), checked against each other; an inconsistent
+    answer is fetched again.
     With headers_from, every header from there to hi is fetched too and must chain by parent hash
     (the unfinalized window, where reorgs are detected)."""
     addresses = addresses_for(chain, lo, hi)
+    reads_tx = tx_reader(chain)
     problem: str | None = None
     for attempt in range(4):
         logs = await rpc.get_logs(addresses, lo, hi) if addresses else []
@@ -141,7 +143,7 @@ async def fetch_range(
         if headers_from is not None:
             wanted |= set(range(max(lo, headers_from), hi + 1))
         blocks = await rpc.blocks(wanted)
-        txs = await rpc.transactions({g.tx_hash for g in logs})
+        txs = await rpc.transactions({g.tx_hash for g in logs if reads_tx(g)})
         problem = _inconsistency(logs, blocks, txs)
         if problem is None:
             return logs, blocks, txs
@@ -166,8 +168,8 @@ def _inconsistency(logs: Sequence[Log], blocks: dict[int, Block], txs: dict[str,
         b = blocks[g.block_number]
         if b.hash != g.block_hash:
             return f"log {g.block_number}/{g.log_index} has block hash {g.block_hash}, header says {b.hash}"
-        tx = txs[g.tx_hash]
-        if tx.block_hash != g.block_hash or tx.tx_index != g.tx_index:
+        tx = txs.get(g.tx_hash)
+        if tx is not None and (tx.block_hash != g.block_hash or tx.tx_index != g.tx_index):
             return f"transaction {g.tx_hash} is in block {tx.block_hash} index {tx.tx_index}, log says otherwise"
     return None
 

@@ -195,6 +195,7 @@ def table(args: argparse.Namespace, load: bench_load.Load, prep: dict[str, float
 
     calls = og_runs[-1]["rpc_calls"]
     txs = load.base.txs + load.og.txs
+    read = sum(c.expect.get("transactions", {}).get("rows", 0) for c in load.chains)
     lines = [
         f"og-indexer backfill benchmark: {load.logs:,} logs, {load.base.txs + load.og.txs:,} txs, "
         f"{len(load.base.blocks) + len(load.og.blocks):,} blocks (2 chains), seed {args.seed}, "
@@ -237,7 +238,8 @@ def table(args: argparse.Namespace, load: bench_load.Load, prep: dict[str, float
         + f"; {og_runs[-1]['http_requests']:,} HTTP requests",
         f"  eth_getLogs {calls.get('eth_getLogs', 0):,} vs minimum {get_logs_min:,} for span {args.span} "
         f"({calls.get('eth_getLogs', 0) / max(get_logs_min, 1):.2f}x); eth_getTransactionByHash "
-        f"{calls.get('eth_getTransactionByHash', 0):,} for {txs:,} transactions with a matched log",
+        f"{calls.get('eth_getTransactionByHash', 0):,} for {read:,} transactions a row reads, of {txs:,} with "
+        "a matched log",
         "",
         "naive stages alone (logs/s):  fetch only " + col(lambda r: r["stage_rates"]["fetch_only"])
         + "   decode only " + col(lambda r: r["stage_rates"]["decode_only"])

@@ -154,15 +154,13 @@ def _settle(rng: random.Random, load: ChainLoad, method: str) -> PlannedTx:
 
 def _approve(rng: random.Random, load: ChainLoad) -> PlannedTx:
     owner = _addr(rng)
-    load.add("approvals", rows=1, to_permit2=1, value_raw=MAX_UINT)
-    load.add("transactions", rows=1)
+    load.add("approvals", rows=1, to_permit2=1, value_raw=MAX_UINT)  # and no transaction row
     emits = [event(BASE, TOKEN, ERC20, "Approval", owner, PERMIT2, MAX_UINT)]
     return _tx(load, owner, TOKEN, call(ERC20, "approve", PERMIT2, MAX_UINT), emits)
 
 
 def _transfer(rng: random.Random, load: ChainLoad) -> PlannedTx:
-    sender, to, amount = _addr(rng), _addr(rng), rng.randint(1, 10**21)
-    load.add("transactions", rows=1)
+    sender, to, amount = _addr(rng), _addr(rng), rng.randint(1, 10**21)  # not to pay_to: no rows but raw_logs
     emits = [event(BASE, TOKEN, ERC20, "Transfer", sender, to, amount)]
     return _tx(load, sender, TOKEN, call(ERC20, "transfer", to, amount), emits)
 
@@ -212,8 +210,7 @@ def _heartbeat(rng: random.Random, load: ChainLoad, ts: int) -> PlannedTx:
     tee_id = rng.choice(_TEE_IDS)
     signed = ts - rng.randint(1, 20)
     load.add("tee_events", rows=1, heartbeats=1, heartbeat_timestamp=signed)
-    load.add("tees", heartbeats=1)
-    load.add("transactions", rows=1, with_input=1)
+    load.add("tees", heartbeats=1)  # no og.transactions row: no heartbeat column reads the transaction
     emits = [event(OPENGRADIENT, REGISTRY, REG_ABI, "HeartbeatReceived", tee_id, signed)]
     return _tx(load, RELAYER, REGISTRY, call(REG_ABI, "heartbeat", tee_id, signed, rng.randbytes(64)), emits)
 

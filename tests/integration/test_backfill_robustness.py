@@ -188,4 +188,8 @@ async def test_redecode_turns_logs_kept_raw_into_rows_without_rpc(
         dead = replace(og, rpc_urls=("http://127.0.0.1:9",))  # any RPC call would fail
         counts = await sync.redecode(pool, dead)
         assert counts["tee_events"] == reference["tee_events"][0]
-        assert await digest(pool) == reference
+        got, want = dict(await digest(pool)), dict(reference)
+        # Transactions of logs no ABI knew at index time were fetched as context for this redecode,
+        # beyond those the full ABIs' rows read: og.transactions holds more, every other table equal.
+        assert got.pop("transactions")[0] > want.pop("transactions")[0]
+        assert got == want
