@@ -6,20 +6,19 @@ import asyncio
 import contextlib
 import gc
 import logging
-import multiprocessing
-import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 import asyncpg
 
-from . import store
+from . import decodepool, store
 from .chain import Block, Log, Tx
 from .config import ChainConfig
-from .encode import EncodedRows, decode_range, exit_with_parent, pack_logs, pack_txs
+from .encode import EncodedRows, decode_range, pack_logs, pack_txs
 from .rows import Rows, build_rows, tx_reader
 from .rpc import RangeTooLarge, RetryableError, RpcClient, RpcError
 
@@ -86,21 +85,9 @@ class SpanControl:
             self._ok = 0
 
 
-# A backfill of at least this many ranges decodes in a worker process (on a machine with two or more
-# cores): long enough to repay the worker's start-up (about half a second).
+# A backfill of at least this many ranges decodes in the decode process (on a machine with two or
+# more cores): long enough to repay the process's start-up (about half a second).
 DECODE_PROCESS_MIN_RANGES = 8
-
-
-def _decode_pool(n_ranges: int) -> Executor | None:
-    """The process that decodes and encodes ranges for this backfill, when one is worth it."""
-    if n_ranges < DECODE_PROCESS_MIN_RANGES or (os.cpu_count() or 1) < 2:
-        return None
-    return ProcessPoolExecutor(
-        max_workers=1,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=exit_with_parent,
-        initargs=(os.getpid(),),
-    )
 
 
 @contextlib.contextmanager
@@ -251,7 +238,7 @@ async def backfill(
         progress(result.skipped_blocks, 0)
     pending: list[tuple[int, int]] = [(r.lo, r.hi) for r in reversed(todo)]  # stack: lowest last
     spans = SpanControl(chain.max_block_range)
-    decoder = _decode_pool(sum(r.hi - r.lo + 1 for r in todo) // spans.span)
+    n_ranges = sum(r.hi - r.lo + 1 for r in todo) // spans.span
     failure: list[BaseException] = []
 
     def take() -> tuple[int, int] | None:
@@ -299,13 +286,12 @@ async def backfill(
             if progress:
                 progress(b - a + 1, n_logs)
 
-    tasks = [asyncio.create_task(worker()) for _ in range(max(1, concurrency))]
-    try:
+    with decodepool.decode_process(n_ranges >= DECODE_PROCESS_MIN_RANGES) as decoder:
+        tasks = [asyncio.create_task(worker()) for _ in range(max(1, concurrency))]
         with _young_objects_collected_rarely():
             outcomes = await asyncio.gather(*tasks, return_exceptions=True)
-    finally:
-        if decoder is not None:
-            decoder.shutdown(wait=True, cancel_futures=True)
+        if decoder is not None and any(isinstance(o, BrokenProcessPool) for o in outcomes):
+            decodepool.discard(decoder)
     for o in outcomes:
         if isinstance(o, BaseException):
             if isinstance(o, RpcError | store.StoreError | SyncError):
