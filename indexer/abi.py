@@ -9,7 +9,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from eth_utils.crypto import keccak
+from eth_hash.auto import keccak  # eth-utils' own backend, without eth-utils' import cost
 
 from .config import ABI_DIR
 
@@ -85,7 +85,7 @@ def load_abi(
                 EventSpec(
                     name=str(e["name"]),
                     signature=sig,
-                    topic0="0x" + keccak(text=sig).hex(),
+                    topic0="0x" + keccak(sig.encode()).hex(),
                     params=params,
                     anonymous=bool(e.get("anonymous", False)),
                     source=file_name,
@@ -98,7 +98,7 @@ def load_abi(
                 FunctionSpec(
                     name=str(e["name"]),
                     signature=sig,
-                    selector="0x" + keccak(text=sig)[:4].hex(),
+                    selector="0x" + keccak(sig.encode())[:4].hex(),
                     params=params,
                     source=file_name,
                 )

@@ -6,9 +6,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from eth_abi.abi import decode as abi_decode
-from eth_abi.exceptions import DecodingError
-
 from .abi import EventSpec, FunctionSpec, Param
 from .chain import Log
 from .fastdecode import CallDecoder, EventDecoder, compile_event, compile_function
@@ -99,6 +96,9 @@ def decode_log(log: Log, events: Mapping[str, EventSpec]) -> Decoded:
 
 def decode_log_generic(log: Log, ev: EventSpec) -> dict[str, Any]:
     """The reference decoding with eth-abi (topic count already checked)."""
+    from eth_abi.abi import decode as abi_decode  # imported on first use: a decode process needs it rarely
+    from eth_abi.exceptions import DecodingError
+
     indexed = ev.indexed
     args: dict[str, Any] = {}
     for p, topic in zip(indexed, log.topics[1:], strict=True):
@@ -139,6 +139,9 @@ def decode_call(data: bytes, functions: Mapping[str, FunctionSpec]) -> DecodedCa
 
 def decode_call_generic(data: bytes, fn: FunctionSpec) -> dict[str, Any]:
     """The reference decoding of calldata with eth-abi (selector already matched)."""
+    from eth_abi.abi import decode as abi_decode
+    from eth_abi.exceptions import DecodingError
+
     try:
         values = abi_decode([p.type for p in fn.params], data[4:], strict=False)
     except (DecodingError, ValueError, OverflowError, TypeError) as e:
