@@ -151,6 +151,13 @@ def decode_call_generic(data: bytes, fn: FunctionSpec) -> dict[str, Any]:
 
 def to_json(value: Any) -> Any:
     """A decoded value made JSON-safe: bytes as 0x-hex, big ints as strings beyond 2**53."""
+    t = type(value)  # exact types first: what the decoders build, checked without ABC look-ups
+    if t is str or t is bool:
+        return value
+    if t is dict:
+        return {k: to_json(v) for k, v in value.items()}
+    if t is list or t is tuple:
+        return [to_json(v) for v in value]
     if isinstance(value, bytes):
         return "0x" + value.hex()
     if isinstance(value, bool):

@@ -104,7 +104,7 @@ def encode_rows(rows: Rows) -> EncodedRows:
 
 def encode_table(rt: type[Row], batch: Sequence[Row]) -> bytes:
     line = _line_encoder(rt)
-    return "".join([line(r.record()) for r in batch]).encode()
+    return "".join([line(r) for r in batch]).encode()
 
 
 # --- COPY text format ----------------------------------------------------------------------------
@@ -147,27 +147,28 @@ _WRITERS: dict[str, tuple[str, Callable[[Any], str]]] = {
     "bool": ("_bool", _bool),
     "datetime": ("_time", _time),
 }
-_LINE_ENCODERS: dict[type[Row], Callable[[tuple[Any, ...]], str]] = {}
+_LINE_ENCODERS: dict[type[Row], Callable[[Row], str]] = {}
 
 
-def _line_encoder(rt: type[Row]) -> Callable[[tuple[Any, ...]], str]:
-    """A function record -> one COPY text line, generated from the row type's fields."""
+def _line_encoder(rt: type[Row]) -> Callable[[Row], str]:
+    """A function row -> one COPY text line, generated from the row type's fields (it reads the
+    row's attributes directly: no record tuple per row)."""
     enc = _LINE_ENCODERS.get(rt)
     if enc is not None:
         return enc
     parts = []
-    for i, f in enumerate(fields(rt)):
+    for f in fields(rt):
         declared = str(f.type).replace(" ", "")
         nullable = declared.endswith("|None")
         base = declared.removesuffix("|None")
         if base not in _WRITERS:
             raise TypeError(f"{rt.__name__}.{f.name}: no COPY text form for type {f.type!r}")
         fn = _WRITERS[base][0]
-        value = f"{fn}(r[{i}])"
-        parts.append(f"{{NULL if r[{i}] is None else {value}}}" if nullable else f"{{{value}}}")
+        value = f"{fn}(r.{f.name})"
+        parts.append(f"{{NULL if r.{f.name} is None else {value}}}" if nullable else f"{{{value}}}")
     src = "def line(r):\n    return f\"" + "\\t".join(parts) + "\\n\"\n"
     namespace: dict[str, Any] = {name: w for name, w in _WRITERS.values()}
     namespace["NULL"] = "\\N"
     exec(compile(src, f"<copy line encoder for {rt.TABLE}>", "exec"), namespace)
-    enc = _LINE_ENCODERS[rt] = cast(Callable[[tuple[Any, ...]], str], namespace["line"])
+    enc = _LINE_ENCODERS[rt] = cast(Callable[[Row], str], namespace["line"])
     return enc
