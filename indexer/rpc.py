@@ -112,38 +112,40 @@ def _bytes(value: Any, what: str) -> bytes:
 
 def parse_log(raw: Any) -> Log:
     """A validated Log; the common well-formed answer is checked in one pass, anything odd goes
-    through the field-by-field path that names what is wrong."""
+    through the field-by-field path that names what is wrong. (A non-string where a string belongs
+    fails len() or startswith() in the fast path, and goes the slow way.)"""
     try:
         topics = raw["topics"]
         block_hash, tx_hash, address, data = raw["blockHash"], raw["transactionHash"], raw["address"], raw["data"]
+        number, tx_index, log_index = raw["blockNumber"], raw["transactionIndex"], raw["logIndex"]
         if (
-            not raw.get("removed")
-            and type(topics) is list
+            type(topics) is list
             and len(topics) <= 4
-            and all(type(t) is str and len(t) == 66 and t[:2] == "0x" for t in topics)
-            and type(block_hash) is str
             and len(block_hash) == 66
-            and block_hash[:2] == "0x"
-            and type(tx_hash) is str
             and len(tx_hash) == 66
-            and tx_hash[:2] == "0x"
-            and type(address) is str
             and len(address) == 42
-            and address[:2] == "0x"
-            and type(data) is str
-            and data[:2] == "0x"
+            and block_hash.startswith("0x")
+            and tx_hash.startswith("0x")
+            and address.startswith("0x")
+            and data.startswith("0x")
+            and number.startswith("0x")
+            and tx_index.startswith("0x")
+            and log_index.startswith("0x")
+            and not raw.get("removed")
         ):
-            return Log(
-                _qty_fast(raw["blockNumber"]),
-                block_hash.lower(),
-                tx_hash.lower(),
-                _qty_fast(raw["transactionIndex"]),
-                _qty_fast(raw["logIndex"]),
-                address.lower(),
-                tuple(t.lower() for t in topics),
-                bytes.fromhex(data[2:]),
-            )
-    except (KeyError, TypeError, ValueError):
+            lowered = tuple([t.lower() for t in topics])
+            if all([len(t) == 66 and t.startswith("0x") for t in lowered]):
+                return Log(
+                    int(number, 16),
+                    block_hash.lower(),
+                    tx_hash.lower(),
+                    int(tx_index, 16),
+                    int(log_index, 16),
+                    address.lower(),
+                    lowered,
+                    bytes.fromhex(data[2:]),
+                )
+    except (KeyError, TypeError, ValueError, AttributeError):
         pass
     return _parse_log_checked(raw)
 
