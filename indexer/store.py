@@ -170,9 +170,11 @@ TEES_REFRESH = """
 with touched as (
     select unnest($2::text[]) as registry, unnest($3::text[]) as tee_id
 ), ev as (
-    -- registrations, toggles and the rest: few per TEE (heartbeats are counted apart below)
+    -- registrations and toggles: few per TEE. Named, not "<> heartbeat": equality lets the
+    -- (tee_id, event) index skip a TEE's heartbeats, which grow with history.
     select e.* from og.tee_events e join touched t using (registry, tee_id)
-    where e.chain_id = $1 and e.event <> 'HeartbeatReceived'
+    where e.chain_id = $1 and e.event in ('TEERegistered', 'TEEEnabled', 'TEEDisabled',
+                                          'TEEActivated', 'TEEDeactivated', 'TEERemoved')
 ), state as (
     select
         registry, tee_id,
@@ -191,25 +193,35 @@ with touched as (
         (array_agg(args->>'endpoint' order by block_number desc, log_index desc)
             filter (where event = 'TEERegistered'))[1] as endpoint
     from ev group by registry, tee_id
+), fresh_hb as (
+    -- incremental only: the heartbeats of the blocks just inserted, read by block range
+    select h.registry, h.tee_id, count(*) as n, max(h.block_time) as last_at
+    from og.tee_events h
+    where $4::bigint is not null and h.chain_id = $1 and h.block_number between $4 and $5
+      and h.event = 'HeartbeatReceived'
+    group by h.registry, h.tee_id
 ), hb as (
     select t.registry, t.tee_id,
-        (select max(h.block_time) from og.tee_events h
-         where h.tee_id = t.tee_id and h.event = 'HeartbeatReceived'
-           and h.chain_id = $1 and h.registry = t.registry) as last_heartbeat_at,
         case when $4::bigint is null then
             -- full recount: rollback, redecode, ranges written over indexed blocks
+            (select max(h.block_time) from og.tee_events h
+             where h.tee_id = t.tee_id and h.event = 'HeartbeatReceived'
+               and h.chain_id = $1 and h.registry = t.registry)
+        else
+            -- incremental: every heartbeat of blocks $4..$5 was just inserted, none existed before,
+            -- so the stored state plus these is the whole history (a recount grows with it)
+            greatest(x.last_heartbeat_at, f.last_at)
+        end as last_heartbeat_at,
+        case when $4::bigint is null then
             (select count(*) from og.tee_events h
              where h.tee_id = t.tee_id and h.event = 'HeartbeatReceived'
                and h.chain_id = $1 and h.registry = t.registry)
         else
-            -- incremental: every heartbeat of blocks $4..$5 was just inserted, none existed before
-            coalesce((select x.heartbeats from og.tees x
-                      where x.chain_id = $1 and x.registry = t.registry and x.tee_id = t.tee_id), 0)
-            + (select count(*) from og.tee_events h
-               where h.chain_id = $1 and h.block_number between $4 and $5
-                 and h.tee_id = t.tee_id and h.event = 'HeartbeatReceived' and h.registry = t.registry)
+            coalesce(x.heartbeats, 0) + coalesce(f.n, 0)
         end as heartbeats
     from touched t
+    left join og.tees x on x.chain_id = $1 and x.registry = t.registry and x.tee_id = t.tee_id
+    left join fresh_hb f on f.registry = t.registry and f.tee_id = t.tee_id
 ), merged as (
     select t.registry, t.tee_id, s.owner, s.tee_type, coalesce(s.enabled, false) as enabled,
            s.registered_at, s.registered_block, hb.last_heartbeat_at, hb.heartbeats,
