@@ -36,18 +36,28 @@ async def subscribe_new_heads(url: str, follower: Follower, stop: asyncio.Event)
     while not stop.is_set():
         try:
             async with aiohttp.ClientSession() as s, s.ws_connect(url, heartbeat=30) as ws:
-                await ws.send_str('{"jsonrpc":"2.0","id":1,"method":"eth_subscribe","params":["newHeads"]}')
-                delay = 1.0
-                async for msg in ws:
-                    if stop.is_set():
-                        return
-                    if msg.type == aiohttp.WSMsgType.TEXT and '"eth_subscription"' in msg.data:
-                        follower.wake.set()
+                # Closed on stop: an idle chain sends nothing, and shutdown must not wait for a block.
+                closer = asyncio.create_task(_close_on(stop, ws))
+                try:
+                    await ws.send_str('{"jsonrpc":"2.0","id":1,"method":"eth_subscribe","params":["newHeads"]}')
+                    delay = 1.0
+                    async for msg in ws:
+                        if msg.type == aiohttp.WSMsgType.TEXT and '"eth_subscription"' in msg.data:
+                            follower.wake.set()
+                finally:
+                    closer.cancel()
+                if stop.is_set():
+                    return
         except (TimeoutError, aiohttp.ClientError, OSError) as e:
             log.warning("new_heads_error chain=%s error=%s", follower.chain.name, e)
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(stop.wait(), delay)
         delay = min(delay * 2, 60.0)
+
+
+async def _close_on(stop: asyncio.Event, ws: aiohttp.ClientWebSocketResponse) -> None:
+    await stop.wait()
+    await ws.close()
 
 
 def metrics_text(followers: Sequence[Follower]) -> str:

@@ -1,5 +1,6 @@
 """A loopback JSON-RPC proxy for tests: forwards to a real node, enforces an eth_getLogs block-range
-cap like hosted providers do, and injects 429s, 5xx, timeouts and garbage at a seeded rate."""
+cap like hosted providers do, injects 429s, 5xx, timeouts and garbage at a seeded rate, and can lie
+consistently (rewrite: every occurrence of a text in its answers replaced, e.g. block hashes)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ class RpcProxy:
     refused_ranges: int = 0
     requests: int = 0
     dead: bool = False
+    rewrite: dict[str, str] = field(default_factory=dict)  # text replaced in every answer: a lying node
     _runner: web.AppRunner | None = None
     _session: aiohttp.ClientSession | None = None
     url: str = ""
@@ -113,7 +115,10 @@ class RpcProxy:
         if fault == "bad_result":
             answers = [_corrupt(a) for a in answers]
         out = answers if isinstance(payload, list) else answers[0]
-        return web.json_response(out)
+        text = json.dumps(out)
+        for old, new in self.rewrite.items():
+            text = text.replace(old, new)
+        return web.Response(text=text, content_type="application/json")
 
 
 def _corrupt(answer: dict[str, Any]) -> dict[str, Any]:
