@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import cache
 from operator import attrgetter
 from typing import Any, ClassVar
 
@@ -672,6 +673,7 @@ _TX_READERS: dict[str, frozenset[str] | None] = {  # role -> events that read it
 }
 
 
+@cache  # once per chain configuration, not once per fetched range
 def tx_reader(chain: ChainConfig) -> Callable[[Log], bool]:
     """A predicate: does this log's row read its transaction? Decides from address and topics alone
     (before decoding), so the fetcher can skip the other transactions. A log whose event the ABIs in

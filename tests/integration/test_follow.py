@@ -6,7 +6,8 @@ import asyncio
 import os
 import signal
 import threading
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -202,22 +203,31 @@ async def test_reorg_deeper_than_the_window_stops_with_a_clear_error(devnet: Dev
         assert "deeper than the 3-block window" in shown["follower"]["last_error"]
 
 
-async def test_rpc_failover_primary_dies_mid_run_secondary_continues(devnet: DevnetPair, server_dsn: str) -> None:
+@asynccontextmanager
+async def followed_through_proxy(devnet: DevnetPair, server_dsn: str) -> AsyncIterator[tuple[RpcProxy, Follower]]:
+    """Base with payments in blocks 1..5, followed (window 4) through a proxy as the primary URL
+    and the node itself as the second; yields once the follower has reached block 5."""
     url = devnet.urls["base"]
     mine(url, [payment(T0 + i * 60, payer(i), 1000 + i) for i in range(1, 6)])
-    primary = await RpcProxy(url).start()
+    proxy = await RpcProxy(url).start()
     try:
-        chain = replace(chain_cfg(devnet, "base", depth=4), rpc_urls=(primary.url, url))
+        chain = replace(chain_cfg(devnet, "base", depth=4), rpc_urls=(proxy.url, url))
         async with fresh_pool(server_dsn) as pool, RpcClient(chain.rpc_urls, backoff_s=0.01) as rpc:
             f = Follower(rpc, pool, chain, FAST)
             await follow_until(f, 5)
-            primary.dead = True
-            mine(url, [payment(T0 + 600 + i * 60, payer(20 + i), 3000 + i) for i in range(5)])
-            await follow_until(f, 10)
-            assert [p[2] for p in await paid(pool)] == [1000 + i for i in range(1, 6)] + [3000 + i for i in range(5)]
-            assert rpc.stats.retries >= 1 and rpc.url == url
+            yield proxy, f
     finally:
-        await primary.stop()
+        await proxy.stop()
+
+
+async def test_rpc_failover_primary_dies_mid_run_secondary_continues(devnet: DevnetPair, server_dsn: str) -> None:
+    url = devnet.urls["base"]
+    async with followed_through_proxy(devnet, server_dsn) as (primary, f):
+        primary.dead = True
+        mine(url, [payment(T0 + 600 + i * 60, payer(20 + i), 3000 + i) for i in range(5)])
+        await follow_until(f, 10)
+        assert [p[2] for p in await paid(f.pool)] == [1000 + i for i in range(1, 6)] + [3000 + i for i in range(5)]
+        assert f.rpc.stats.retries >= 1 and f.rpc.url == url
 
 
 async def test_sigkill_during_live_follow_then_restart_converges(

@@ -4,12 +4,10 @@ other node sees does not roll anything back, and newHeads over ws wakes an idle 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from pipeline_helpers import fresh_pool
-from rpc_proxy import RpcProxy
-from test_follow import FAST, T0, chain_cfg, follow_until, mine, paid, payer, payment
+from test_follow import T0, chain_cfg, follow_until, followed_through_proxy, mine, paid, payer, payment
 
 from indexer.follow import Follower, FollowOptions, Outcome
 from indexer.rpc import RpcClient
@@ -30,31 +28,24 @@ async def test_a_reorg_only_one_node_reports_rolls_nothing_back(devnet: DevnetPa
     and transactions); the second node disagrees. The follower must not roll back, and carries on
     with the node that agrees with what is stored."""
     url = devnet.urls["base"]
-    mine(url, [payment(T0 + i * 60, payer(i), 1000 + i) for i in range(1, 6)])  # blocks 1..5
-    liar = await RpcProxy(url).start()
-    try:
-        chain = replace(chain_cfg(devnet, "base", depth=4), rpc_urls=(liar.url, url))
-        async with fresh_pool(server_dsn) as pool, RpcClient(chain.rpc_urls, backoff_s=0.01) as rpc:
-            f = Follower(rpc, pool, chain, FAST)
-            await follow_until(f, 5)
-            before = await paid(pool)
-            mine(url, [payment(T0 + 600, payer(6), 1006)])  # block 6
-            async with RpcClient([url]) as honest:
-                real = await honest.blocks([4, 5, 6])
-            liar.rewrite = {real[n].hash: _fake(n) for n in (4, 5, 6)}
-            # Block 6 (as the liar tells it) does not build on the stored block 5: a reorg, unless
-            # the second node's hashes say the stored blocks are still canonical.
-            assert await f.converge() is Outcome.NOTHING_NEW
-            assert f.stats.reorgs == 0
-            assert await paid(pool) == before
-            assert rpc.url == url  # rotated to the node that agrees
-            await follow_until(f, 6)
-            assert await paid(pool) == [*before, (6, payer(6), 1006)]
-            assert f.stats.reorgs == 0
-            stored = await pool.fetchval("select block_hash from og.blocks where chain_id = 8453 and block_number = 6")
-            assert stored == real[6].hash
-    finally:
-        await liar.stop()
+    async with followed_through_proxy(devnet, server_dsn) as (liar, f):  # blocks 1..5 followed
+        pool, rpc = f.pool, f.rpc
+        before = await paid(pool)
+        mine(url, [payment(T0 + 600, payer(6), 1006)])  # block 6
+        async with RpcClient([url]) as honest:
+            real = await honest.blocks([4, 5, 6])
+        liar.rewrite = {real[n].hash: _fake(n) for n in (4, 5, 6)}
+        # Block 6 (as the liar tells it) does not build on the stored block 5: a reorg, unless
+        # the second node's hashes say the stored blocks are still canonical.
+        assert await f.converge() is Outcome.NOTHING_NEW
+        assert f.stats.reorgs == 0
+        assert await paid(pool) == before
+        assert rpc.url == url  # rotated to the node that agrees
+        await follow_until(f, 6)
+        assert await paid(pool) == [*before, (6, payer(6), 1006)]
+        assert f.stats.reorgs == 0
+        stored = await pool.fetchval("select block_hash from og.blocks where chain_id = 8453 and block_number = 6")
+        assert stored == real[6].hash
 
 
 async def test_new_heads_over_ws_wakes_an_idle_follower_long_before_its_next_poll(
