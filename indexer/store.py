@@ -11,7 +11,7 @@ from pathlib import Path
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from .encode import EncodedRows, EncodedTable
+from .encode import CopyTypes, EncodedRows, EncodedTable
 from .rows import DECODED_TABLES, ROW_TYPES, BlockRow, Row, Rows
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
@@ -130,16 +130,36 @@ async def _stage(conn: Conn, table: str, rows: Sequence[Row]) -> int:
     return int(status.rsplit(" ", 1)[1])
 
 
+async def copy_types(conn: Conn) -> CopyTypes:
+    """Each row table's column types (pg_type names) in its row type's column order, from the
+    catalog: what the decode process needs to write COPY's binary format."""
+    found: dict[str, dict[str, str]] = {}
+    for rec in await conn.fetch(
+        "select c.relname, a.attname, t.typname from pg_attribute a join pg_class c on c.oid = a.attrelid"
+        " join pg_namespace n on n.oid = c.relnamespace join pg_type t on t.oid = a.atttypid"
+        " where n.nspname = 'og' and c.relkind = 'r' and a.attnum > 0 and not a.attisdropped"
+    ):
+        found.setdefault(rec["relname"], {})[rec["attname"]] = rec["typname"]
+    out: dict[str, tuple[str, ...]] = {}
+    for rt in ROW_TYPES:
+        cols = found.get(rt.TABLE, {})
+        missing = [c for c in rt.columns() if c not in cols]
+        if missing:
+            raise StoreError(f"og.{rt.TABLE} lacks columns {missing}: is the schema migrated?")
+        out[rt.TABLE] = tuple(cols[c] for c in rt.columns())
+    return out
+
+
 async def _payload(t: EncodedTable) -> AsyncIterator[bytes]:
-    """A table's COPY text as COPY's source (asyncpg would take plain bytes for a file name)."""
+    """A table's COPY payload as COPY's source (asyncpg would take plain bytes for a file name)."""
     yield t.payload
 
 
 async def _stage_encoded(conn: Conn, t: EncodedTable) -> int:
-    """_stage for rows already encoded as COPY text."""
+    """_stage for rows already encoded for COPY."""
     stage = f"stage_{t.table}"
     await conn.execute(f"create temp table if not exists {stage} (like og.{t.table}) on commit delete rows")
-    await conn.copy_to_table(stage, source=_payload(t), columns=list(t.columns), format="text")
+    await conn.copy_to_table(stage, source=_payload(t), columns=list(t.columns), format=t.format)
     col_list = ", ".join(t.columns)
     status: str = await conn.execute(
         f"insert into og.{t.table} ({col_list}) select {col_list} from {stage} on conflict do nothing"
@@ -301,7 +321,7 @@ async def _copy_direct(conn: Conn, rows: Rows | EncodedRows) -> dict[str, int]:
     if isinstance(rows, EncodedRows):
         for t in rows.tables:
             await conn.copy_to_table(
-                t.table, schema_name="og", source=_payload(t), columns=list(t.columns), format="text"
+                t.table, schema_name="og", source=_payload(t), columns=list(t.columns), format=t.format
             )
             written[t.table] = t.n_rows
         return written

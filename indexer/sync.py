@@ -18,7 +18,7 @@ import asyncpg
 from . import decodepool, store
 from .chain import Block, Log, Tx
 from .config import ChainConfig
-from .encode import EncodedRows, decode_range, pack_logs, pack_txs
+from .encode import CopyTypes, EncodedRows, decode_range, pack_logs, pack_txs
 from .rows import Rows, build_rows, tx_reader
 from .rpc import RangeTooLarge, RetryableError, RpcClient, RpcError
 
@@ -180,11 +180,12 @@ async def index_range(
     parent: str | None = None,
     stages: StageTimes | None = None,
     decoder: Executor | None = None,
+    copy_types: CopyTypes | None = None,
 ) -> tuple[int, Rows | EncodedRows, dict[str, int]]:
     """Fetch, decode and commit one range (rows + checkpoint in one transaction). With `parent`,
     block lo must build on that hash, else ParentMismatch and nothing is written. With `decoder`
     (a process pool), the range is decoded and encoded there while this process fetches and writes
-    other ranges."""
+    other ranges; with `copy_types` (store.copy_types) as COPY binary where a table allows it."""
     if parent is not None:
         headers_from = lo if headers_from is None else min(headers_from, lo)
     t0 = time.perf_counter()
@@ -198,7 +199,7 @@ async def index_range(
         rows = build_rows(chain, logs, blocks, txs, checkpoint_blocks=[blocks[hi], *window])
     else:
         rows = await asyncio.get_running_loop().run_in_executor(
-            decoder, decode_range, chain, pack_logs(logs), blocks, pack_txs(txs), [blocks[hi], *window]
+            decoder, decode_range, chain, pack_logs(logs), blocks, pack_txs(txs), [blocks[hi], *window], copy_types
         )
     n_logs = len(logs)
     del logs, txs  # the rows hold what is written; let the fetched answers go before the commit
@@ -232,6 +233,7 @@ async def backfill(
     result = BackfillResult(chain.name, lo, hi)
     async with pool.acquire() as conn:
         done = [] if force else await store.indexed_ranges(conn, chain.chain_id)
+        copy_types = await store.copy_types(conn)
     todo = store.gaps(lo, hi, done)
     result.skipped_blocks = (hi - lo + 1) - sum(r.hi - r.lo + 1 for r in todo)
     if progress and result.skipped_blocks:
@@ -256,7 +258,7 @@ async def backfill(
             t0 = time.monotonic()
             try:
                 n_logs, rows, written = await index_range(
-                    rpc, pool, chain, a, b, stages=result.stages, decoder=decoder
+                    rpc, pool, chain, a, b, stages=result.stages, decoder=decoder, copy_types=copy_types
                 )
             except RangeTooLarge as e:
                 span = spans.refused(a, b, e)
