@@ -206,11 +206,6 @@ _PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
 
-def _b_text(s: str) -> bytes:
-    b = s.encode()
-    return _LEN(len(b)) + b
-
-
 def _b_bytea(b: bytes) -> bytes:
     return _LEN(len(b)) + b
 
@@ -237,7 +232,7 @@ _BINARY: dict[str, tuple[str, str]] = {
     "int2": ("int", "_i2(2, {v})"),
     "int4": ("int", "_i4(4, {v})"),
     "int8": ("int", "_i8(8, {v})"),
-    "text": ("str", "_b_text({v})"),
+    "text": ("str", "_LEN(len(x := {v}.encode())) + x"),  # inline: one call fewer per text value
     "jsonb": ("str", "_b_jsonb({v})"),
     "bytea": ("bytes", "_b_bytea({v})"),
     "timestamptz": ("datetime", "_b_time({v})"),
@@ -247,7 +242,7 @@ _BINARY_NAMESPACE: dict[str, Any] = {
     "_i2": struct.Struct(">ih").pack,
     "_i4": struct.Struct(">ii").pack,
     "_i8": struct.Struct(">iq").pack,
-    "_b_text": _b_text,
+    "_LEN": _LEN,
     "_b_jsonb": _b_jsonb,
     "_b_bytea": _b_bytea,
     "_b_time": _b_time,
