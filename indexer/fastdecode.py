@@ -9,8 +9,8 @@ function of every ABI in abis/); values come out normalized as decode.py's `_nor
 Compiling generates Python source from the ABI: every static part of a parameter list or tuple
 (words, static tuples, fixed arrays of them) is read by straight-line code at offsets known when
 compiling, after one bounds check for the whole head; dynamic parts (bytes, string, T[]) are read
-by small readers at the offsets the head gives. An ERC-20 Transfer decodes in a third of the time
-the previous closure-per-value decoders took (measured; scripts/bench.py shows the effect).
+by small readers at the offsets the head gives. (Against one closure call per value, this took the
+benchmark load's ABI decoding from 2.5 to 1.5 s per 200k logs.)
 """
 
 from __future__ import annotations
