@@ -1,7 +1,7 @@
 """Backfill benchmark: og-indexer against a naive reference pipeline on a dense, seeded devnet load.
 
-Usage: .venv/bin/python scripts/bench.py [--logs 200000] [--runs 3] [--seed 42] [--span 200]
-       [--concurrency 4] [--dsn postgresql://postgres@127.0.0.1:5432/test] [--json results.json]
+Usage: .venv/bin/python scripts/bench.py [--logs 200000] [--runs 3] [--seed 42] [--span 100]
+       [--concurrency 2] [--dsn postgresql://postgres@127.0.0.1:5432/test] [--json results.json]
 
 Starts two anvil chains (10740, 8453) with emitters at the real addresses, mines the load of
 scripts/bench_load.py (about --logs logs, ~100 per block per chain), then per run backfills both
@@ -9,9 +9,10 @@ chains into a fresh scratch database with og-indexer and, on another fresh datab
 pipeline of scripts/bench_naive.py (eth_getLogs -> eth_abi.decode per log -> COPY), each in its own
 process. Every og-indexer run's tables are checked against the load's ground truth (a mismatch
 fails the benchmark). Prints one table: median (min-max) over the runs of blocks/s, logs/s,
-rows/s, peak RSS, CPU, RPC calls by method and time per stage, and og-indexer's ratio to the naive
-pipeline and to each naive stage alone (fetch only, decode only, COPY only). Ratios are what to
-track: absolute figures drift with the machine's load. The chains and databases are removed at the
+rows/s, peak RSS, CPU (and the CPU per log of indexer, Postgres and anvil together), RPC calls by
+method and time per stage, and og-indexer's ratio to the naive pipeline, to each naive stage alone
+(fetch only, decode only, COPY only) and in CPU per log. Ratios are what to track: absolute
+figures drift with the machine's load. The chains and databases are removed at the
 end, whatever happens; every subprocess is bounded by --timeout.
 """
 
@@ -157,6 +158,8 @@ def summarize(og_runs: list[dict[str, Any]], naive_runs: list[dict[str, Any]]) -
             "blocks_per_s": r["blocks"] / r["wall_s"],
             "logs_per_s": r["logs"] / r["wall_s"],
             "rows_per_s": r["rows"] / r["wall_s"],
+            # CPU of everything the run made busy, per log: steadier than wall time on shared cores
+            "cpu_us_per_log": (r["cpu_s"] + r["pg_cpu_s"] + r["anvil_cpu_s"]) / max(r["logs"], 1) * 1e6,
         }
 
     per_run = []
@@ -177,6 +180,7 @@ def summarize(og_runs: list[dict[str, Any]], naive_runs: list[dict[str, Any]]) -
                 "stage_rates": {"fetch_only": fetch_rate, "decode_only": decode_rate, "copy_only": copy_rate},
                 "ratios": {
                     "vs_naive": o["logs_per_s"] / n["logs_per_s"],
+                    "cpu_per_log_vs_naive": o["cpu_us_per_log"] / n["cpu_us_per_log"],
                     "vs_fetch_only": o["logs_per_s"] / fetch_rate,
                     "vs_decode_only": o["logs_per_s"] / decode_rate,
                     "vs_copy_only": o["logs_per_s"] / copy_rate,
@@ -219,6 +223,7 @@ def table(args: argparse.Namespace, load: bench_load.Load, prep: dict[str, float
     row("  decode worker process", "worker_cpu_s")
     row("CPU s: postgres backends", "pg_cpu_s")
     row("CPU s: anvil (RPC)", "anvil_cpu_s")
+    row("CPU us per log (all three)", "cpu_us_per_log")
     lines.append(
         f"{'stage s (summed):':<26}"
         f"{'fetch ' + col(lambda r: r['og']['fetch_s']):>34}{'fetch ' + col(lambda r: r['naive']['fetch_s']):>36}"
@@ -248,6 +253,8 @@ def table(args: argparse.Namespace, load: bench_load.Load, prep: dict[str, float
         + "   fetch only " + col(lambda r: r["ratios"]["vs_fetch_only"])
         + "   decode only " + col(lambda r: r["ratios"]["vs_decode_only"])
         + "   COPY only " + col(lambda r: r["ratios"]["vs_copy_only"]),
+        "og-indexer CPU per log (indexer + Postgres + anvil) ratio to naive: "
+        + col(lambda r: r["ratios"]["cpu_per_log_vs_naive"]),
         "",
         "targets (median): " + "; ".join(_targets(runs, calls, get_logs_min)),
         "ground truth: every og-indexer run's tables equal the load's (row counts and sums per table)",
