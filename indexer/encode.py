@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any, Literal, cast
 
 from .chain import Block, Log, Tx
@@ -146,16 +147,13 @@ def _bool(v: bool) -> str:
     return "t" if v else "f"
 
 
-_TIMES: dict[datetime, str] = {}
+# Block times repeat across a range's rows: each is formatted once (a bounded memo, in C).
+_per_block_time = lru_cache(maxsize=1 << 16)
 
 
+@_per_block_time
 def _time(dt: datetime) -> str:
-    s = _TIMES.get(dt)
-    if s is None:
-        if len(_TIMES) > 100_000:
-            _TIMES.clear()
-        s = _TIMES[dt] = dt.isoformat()
-    return s
+    return dt.isoformat()
 
 
 # Field type (as declared) -> the function that writes a non-null value; str() for numbers.
@@ -215,16 +213,9 @@ def _b_jsonb(s: str) -> bytes:
     return _LEN(len(b) + 1) + b"\x01" + b
 
 
-_B_TIMES: dict[datetime, bytes] = {}
-
-
+@_per_block_time
 def _b_time(dt: datetime) -> bytes:
-    b = _B_TIMES.get(dt)
-    if b is None:
-        if len(_B_TIMES) > 100_000:
-            _B_TIMES.clear()
-        b = _B_TIMES[dt] = _LEN(8) + struct.pack(">q", (dt - _PG_EPOCH) // _MICROSECOND)
-    return b
+    return _LEN(8) + struct.pack(">q", (dt - _PG_EPOCH) // _MICROSECOND)
 
 
 # Postgres type -> (the declared field type it takes, an expression writing the non-null value {v}).
