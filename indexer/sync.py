@@ -233,7 +233,6 @@ async def backfill(
     result = BackfillResult(chain.name, lo, hi)
     async with pool.acquire() as conn:
         done = [] if force else await store.indexed_ranges(conn, chain.chain_id)
-        copy_types = await store.copy_types(conn)
     todo = store.gaps(lo, hi, done)
     result.skipped_blocks = (hi - lo + 1) - sum(r.hi - r.lo + 1 for r in todo)
     if progress and result.skipped_blocks:
@@ -288,7 +287,11 @@ async def backfill(
             if progress:
                 progress(b - a + 1, n_logs)
 
+    copy_types: CopyTypes | None = None
     with decodepool.decode_process(n_ranges >= DECODE_PROCESS_MIN_RANGES) as decoder:
+        if decoder is not None:  # it encodes COPY payloads: binary needs the columns' types
+            async with pool.acquire() as conn:
+                copy_types = await store.copy_types(conn)
         tasks = [asyncio.create_task(worker()) for _ in range(max(1, concurrency))]
         with _young_objects_collected_rarely():
             outcomes = await asyncio.gather(*tasks, return_exceptions=True)
