@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-ABI_DIR = Path(__file__).resolve().parent.parent / "abis"
+from .resources import data_dir
+
+ABI_DIR = data_dir("abis")
 
 # What a watched contract is, for the stage that turns decoded events into table rows.
 ROLES = frozenset(

@@ -12,9 +12,10 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from .encode import CopyTypes, EncodedRows, EncodedTable
+from .resources import data_dir
 from .rows import DECODED_TABLES, ROW_TYPES, BlockRow, Row, Rows
 
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+SQL_DIR = data_dir("sql")
 MIGRATION_LOCK = 0x06_1E_DE_C5  # advisory lock key for migrate
 _CHAIN_LOCK_BASE = 0x06_1E_00_00  # + chain id: serialises writers of one chain
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
