@@ -8,7 +8,7 @@ from typing import Any
 
 from .abi import EventSpec, FunctionSpec, Param
 from .chain import Log
-from .fastdecode import CallDecoder, EventDecoder, compile_event, compile_function
+from .fastdecode import CallDecoder, EventDecoder, compile_event, compile_function, storable_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +34,8 @@ class UnknownTopic(DecodeError):
 
 
 def _normalize(param_type: str, value: Any, param: Param | None) -> Any:
-    """Lowercase addresses, fixed bytes as 0x-hex, tuples as dicts named by their components."""
+    """Lowercase addresses, fixed bytes as 0x-hex, tuples as dicts named by their components,
+    strings storable in Postgres (fastdecode.storable_text)."""
     if param_type.endswith("]"):
         inner = param_type[: param_type.rindex("[")]
         inner_param = None
@@ -51,6 +52,8 @@ def _normalize(param_type: str, value: Any, param: Param | None) -> Any:
         return str(value).lower()
     if param_type.startswith("bytes") and param_type != "bytes":
         return "0x" + bytes(value).hex()
+    if param_type == "string":
+        return storable_text(value)
     return value
 
 

@@ -27,6 +27,13 @@ class NotCanonical(Exception):
     """The bytes are not the canonical encoding: let eth-abi decide."""
 
 
+def storable_text(s: str) -> str:
+    """A decoded string as Postgres can store it: text and jsonb cannot hold U+0000, which anyone can
+    put in an on-chain string (a prompt, say), so it becomes U+FFFD. The log's exact bytes stay in
+    og.raw_logs.data."""
+    return s.replace("\x00", "\ufffd") if "\x00" in s else s
+
+
 _ZERO_WORD = bytes(32)
 _ONE_WORD = (1).to_bytes(32, "big")
 _ARRAY = re.compile(r"^(.*)\[(\d*)\]$")
@@ -61,7 +68,7 @@ def _bytes_reader(as_text: bool) -> Reader:
         if not as_text:
             return raw, end
         try:
-            return raw.decode("utf-8"), end
+            return storable_text(raw.decode("utf-8")), end
         except UnicodeDecodeError:
             raise NotCanonical from None
 

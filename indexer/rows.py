@@ -240,13 +240,15 @@ def _utc(ts: int) -> datetime:
 
 
 def _blob_id(value: Any) -> str | None:
-    """Walrus blob ids are UTF-8 bytes; anything else is kept as 0x-hex rather than dropped."""
+    """Walrus blob ids are UTF-8 bytes; anything else (not UTF-8, or holding a NUL, which Postgres text
+    cannot) is kept as 0x-hex rather than dropped."""
     if not isinstance(value, bytes) or not value:
         return None
     try:
-        return value.decode("utf-8")
+        text = value.decode("utf-8")
     except UnicodeDecodeError:
-        return "0x" + value.hex()
+        text = None
+    return text if text is not None and "\x00" not in text else "0x" + value.hex()
 
 
 def _scaled(raw: int, decimals: int) -> Decimal:

@@ -132,3 +132,17 @@ def test_settle_calldata_decodes_owner_amount_facilitator_and_cap() -> None:
     assert call.args["amount"] == 5 * 10**16
     assert call.args["permit"]["permitted"]["amount"] == 10**17
     assert call.args["witness"]["facilitator"] == fac
+
+
+def test_a_nul_in_a_decoded_string_becomes_a_replacement_character_on_both_paths() -> None:
+    from indexer.config import REGISTRY_ABIS
+    from indexer.decode import decode_log_generic
+    from indexer.rows import _blob_id
+
+    ev = next(e for e in event_map(tuple(REGISTRY_ABIS)).values() if e.name == "PCRApproved")
+    topics = (ev.topic0, "0x" + "ab" * 32, "0x" + "00" * 31 + "01")
+    log = Log(1, "0x" + "11" * 32, "0x" + "22" * 32, 0, 0, "0x" + "33" * 20, topics, encode(["string"], ["v\x001"]))
+    assert decode_log(log, {ev.topic0: ev}).args["version"] == "v\ufffd1"  # compiled decoder
+    assert decode_log_generic(log, ev)["version"] == "v\ufffd1"  # eth-abi, for non-canonical encodings
+    assert _blob_id(b"blob\x00id") == "0x" + b"blob\x00id".hex()  # kept exact, as hex
+    assert _blob_id(b"blob-id") == "blob-id"
