@@ -205,6 +205,11 @@ def _static_size(typ: str, components: tuple[Param, ...]) -> int | None:
     return 32
 
 
+def _head_size(items: Sequence[tuple[str, str, tuple[Param, ...]]]) -> int:
+    """Bytes the items' heads take: a static item its size, a dynamic one its 32-byte offset."""
+    return sum(32 if s is None else s for s in (_static_size(t, c) for _, t, c in items))
+
+
 def _items(typ: str, components: tuple[Param, ...]) -> tuple[list[tuple[str, str, tuple[Param, ...]]], bool]:
     """A tuple's or fixed array's items as (key, type, components), and whether it makes a dict."""
     m = _ARRAY.match(typ)
@@ -222,7 +227,7 @@ def _emit_sequence(
     values: list[str] = []
     head = 0
     tail: str | None = None
-    head_size = sum(32 if s is None else s for s in (_static_size(t, c) for _, t, c in items))
+    head_size = _head_size(items)
     for _, typ, comps in items:
         size = _static_size(typ, comps)
         if size is not None:
@@ -268,7 +273,7 @@ def _node(typ: str, components: tuple[Param, ...]) -> _Node:
     src = _Source()
     if typ.startswith("(") or m is not None:
         items, as_dict = _items(typ, components)
-        head_size = sum(32 if s is None else s for s in (_static_size(t, c) for _, t, c in items))
+        head_size = _head_size(items)
         src.emit(1, f"if b + {head_size} > len(d):")
         src.emit(2, "raise NC")
         value, end = _emit_sequence(src, 1, items, as_dict, "b")
@@ -283,7 +288,7 @@ def _node(typ: str, components: tuple[Param, ...]) -> _Node:
 def _emit_params(src: _Source, params: Sequence[Param]) -> tuple[str, str]:
     """Code reading a parameter list from d[0:]: its head bounds check, then the sequence."""
     items = [(p.name, p.type, p.components) for p in params]
-    head_size = sum(32 if s is None else s for s in (_static_size(t, c) for _, t, c in items))
+    head_size = _head_size(items)
     src.emit(2, f"if {head_size} > len(d):")
     src.emit(3, "raise NC")
     return _emit_sequence(src, 2, items, True, "0")
