@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
+import uuid
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import asyncpg
 
@@ -65,3 +69,29 @@ def stop_embedded(pgdata: Path | None = None, timeout_s: float = 15.0) -> bool:
     while pid_file.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     return not pid_file.exists()
+
+
+def other_database(dsn: str, name: str) -> str:
+    """The same server URL, another database."""
+    parts = urlsplit(dsn)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
+
+
+@contextlib.contextmanager
+def temporary_database(server_dsn: str, prefix: str) -> Iterator[str]:
+    """A new, empty database on the server of server_dsn, dropped on exit whatever happens (for
+    tests and benchmarks). Not for use inside a running event loop."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(server_dsn)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f"create database {name}"))
+    try:
+        yield other_database(server_dsn, name)
+    finally:
+        asyncio.run(admin(f"drop database if exists {name} with (force)"))

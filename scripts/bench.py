@@ -20,18 +20,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import statistics
 import subprocess
 import sys
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
@@ -41,34 +39,16 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import bench_load  # noqa: E402
 
+from indexer import db  # noqa: E402
 from indexer.devnet.anvil import AnvilNode  # noqa: E402
 
 DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 TARGETS = {"ratio_naive": 2.0, "logs_per_s": 25_000, "peak_rss_mib": 250, "get_logs_ratio": 1.2}
 
 
-def _with_db(dsn: str, name: str) -> str:
-    parts = urlsplit(dsn)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, ""))
-
-
-@contextmanager
-def scratch_db(dsn: str) -> Iterator[str]:
+def scratch_db(dsn: str) -> contextlib.AbstractContextManager[str]:
     """A new empty database on the server of dsn, dropped on exit."""
-    name = f"ogbench_{uuid.uuid4().hex[:10]}"
-
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(dsn)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(admin(f"create database {name}"))
-    try:
-        yield _with_db(dsn, name)
-    finally:
-        asyncio.run(admin(f"drop database if exists {name} with (force)"))
+    return db.temporary_database(dsn, "ogbench")
 
 
 def _cpu_s(pid: int) -> float:

@@ -19,14 +19,13 @@ import os
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from indexer import catalog, store  # noqa: E402
+from indexer import catalog, db, store  # noqa: E402
 
 DB_NAME = "og_bench_views"
 HEAD = "2026-06-30 12:00:00+00"
@@ -122,11 +121,6 @@ select 'onnx/Model-' || m, 'onnx', 'bench' from generate_series(0, 29) m;
 """
 
 
-def _with_db(dsn: str, name: str) -> str:
-    parts = urlsplit(dsn)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
-
-
 def _views() -> list[str]:
     return ["og." + p.stem.split("_", 1)[1] for p in store.view_files()]
 
@@ -138,7 +132,7 @@ async def _generate(dsn: str, args: argparse.Namespace) -> None:
         await admin.execute(f'create database "{DB_NAME}"')
     finally:
         await admin.close()
-    conn = await asyncpg.connect(_with_db(dsn, DB_NAME))
+    conn = await asyncpg.connect(db.other_database(dsn, DB_NAME))
     try:
         await store.migrate(conn)
         await catalog.seed(conn)
@@ -175,7 +169,7 @@ async def _best_ms(conn: asyncpg.Connection, view: str, runs: int) -> tuple[int,
 
 
 async def _bench(dsn: str, runs: int) -> list[tuple[str, int, float, float]]:
-    conn = await asyncpg.connect(_with_db(dsn, DB_NAME))
+    conn = await asyncpg.connect(db.other_database(dsn, DB_NAME))
     results = []
     try:
         await store.migrate(conn)  # views as the current files define them

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 import pytest
-from dbutil import with_db
 
 from indexer import db, store
 
@@ -25,22 +23,8 @@ def server_dsn() -> str:
 @pytest.fixture
 def fresh_dsn(server_dsn: str) -> Iterator[str]:
     """A new, empty database on the real server; dropped afterwards."""
-    import asyncio
-
-    name = f"ogtest_{uuid.uuid4().hex[:12]}"
-
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(server_dsn)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(admin(f"create database {name}"))
-    try:
-        yield with_db(server_dsn, name)
-    finally:
-        asyncio.run(admin(f"drop database if exists {name} with (force)"))
+    with db.temporary_database(server_dsn, "ogtest") as dsn:
+        yield dsn
 
 
 @pytest.fixture

@@ -5,17 +5,12 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from indexer import store
+from indexer import db, store
 
-
-def with_db(dsn: str, name: str) -> str:
-    """The same server URL, another database."""
-    parts = urlsplit(dsn)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
+with_db = db.other_database  # the same server URL, another database
 
 
 @contextlib.asynccontextmanager
