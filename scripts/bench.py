@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import bench_load  # noqa: E402
 
 from indexer import db  # noqa: E402
-from indexer.devnet.anvil import AnvilNode  # noqa: E402
+from indexer.devnet.anvil import AnvilNode, start_chain_pair  # noqa: E402
 
 DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 TARGETS = {"ratio_naive": 2.0, "logs_per_s": 25_000, "peak_rss_mib": 250, "get_logs_ratio": 1.2}
@@ -88,7 +88,7 @@ def prepare(args: argparse.Namespace) -> tuple[bench_load.Load, tuple[AnvilNode,
     t0 = time.perf_counter()
     load = bench_load.generate(args.logs, args.seed)
     t1 = time.perf_counter()
-    nodes = bench_load.start_chains()
+    nodes = start_chain_pair()
     try:
         errors: list[BaseException] = []
 

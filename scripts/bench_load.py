@@ -22,7 +22,7 @@ from typing import Any
 import asyncpg
 
 from indexer.config import BASE, OPENGRADIENT, ChainConfig
-from indexer.devnet.anvil import AnvilNode, start_anvil
+from indexer.devnet.anvil import AnvilNode
 from indexer.devnet.contracts import install_chain
 from indexer.devnet.jsonrpc import RpcClient
 from indexer.devnet.plan import Emit, PlannedTx, call, event
@@ -389,14 +389,6 @@ def mine(node: AnvilNode, load: ChainLoad) -> None:
             raise RuntimeError(f"{load.chain.name}: block {bad + 1} holds {got[bad]} transactions, planned {want[bad]}")
 
 
-def start_chains() -> tuple[AnvilNode, AnvilNode]:
-    og = start_anvil(OPENGRADIENT.chain_id)
-    try:
-        base = start_anvil(BASE.chain_id)
-    except BaseException:
-        og.stop()
-        raise
-    return og, base
 
 
 # --- ground truth ------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pytest
 
 from indexer.config import BASE, OPENGRADIENT
-from indexer.devnet.anvil import AnvilNode, start_anvil
+from indexer.devnet.anvil import AnvilNode, start_chain_pair
 from indexer.devnet.contracts import install_chain
 from indexer.devnet.jsonrpc import RpcClient
 from indexer.devnet.simulate import DEFAULT_START, simulate
@@ -55,12 +55,7 @@ class DevnetPair:
 
 def start_pair() -> DevnetPair:
     """Two fresh nodes on free ports with emitters at every configured contract address."""
-    og = start_anvil(OPENGRADIENT.chain_id)
-    try:
-        base = start_anvil(BASE.chain_id)
-    except Exception:
-        og.stop()
-        raise
+    og, base = start_chain_pair()
     pair = DevnetPair(og, base)
     for node in (og, base):
         with RpcClient(node.url) as rpc:

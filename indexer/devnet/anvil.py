@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from indexer.config import BASE, OPENGRADIENT
 from indexer.devnet.errors import DevnetError
 from indexer.devnet.jsonrpc import RpcClient
 
@@ -168,6 +169,18 @@ def start_anvil(
         stop_pid(proc.pid, port)
         raise
     return node
+
+
+def start_chain_pair() -> tuple[AnvilNode, AnvilNode]:
+    """Throwaway nodes for OpenGradient (10740) and Base (8453) on free ports; if the second fails
+    to start, the first is stopped."""
+    og = start_anvil(OPENGRADIENT.chain_id)
+    try:
+        base = start_anvil(BASE.chain_id)
+    except BaseException:
+        og.stop()
+        raise
+    return og, base
 
 
 def wait_ready(
