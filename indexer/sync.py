@@ -18,7 +18,7 @@ import asyncpg
 from . import decodepool, store
 from .chain import Block, Log, Tx
 from .config import ChainConfig
-from .encode import CopyTypes, EncodedRows, decode_range, pack_logs, pack_txs
+from .encode import CopyTypes, EncodedRows, decode_range, pack_fetched
 from .rows import Rows, build_rows, tx_reader
 from .rpc import RangeTooLarge, RetryableError, RpcClient, RpcError
 
@@ -199,7 +199,7 @@ async def index_range(
         rows = build_rows(chain, logs, blocks, txs, checkpoint_blocks=[blocks[hi], *window])
     else:
         rows = await asyncio.get_running_loop().run_in_executor(
-            decoder, decode_range, chain, pack_logs(logs), blocks, pack_txs(txs), [blocks[hi], *window], copy_types
+            decoder, decode_range, chain, pack_fetched(logs, txs), blocks, [blocks[hi], *window], copy_types
         )
     n_logs = len(logs)
     del logs, txs  # the rows hold what is written; let the fetched answers go before the commit
