@@ -13,6 +13,7 @@ from typing import Any
 import aiohttp
 import orjson
 
+from . import wire
 from .chain import Block, Log, Tx
 from .config import redact_url
 
@@ -294,7 +295,8 @@ class RpcClient:
             self._session = aiohttp.ClientSession(timeout=self.timeout, connector=aiohttp.TCPConnector(limit=32))
         return self._session
 
-    async def _post(self, payload: bytes) -> Any:
+    async def _post_raw(self, payload: bytes) -> bytes:
+        """The body of the answer to one HTTP request; HTTP and transport failures raised typed."""
         url = self.url
         self.stats.http_requests += 1
         try:
@@ -306,10 +308,16 @@ class RpcClient:
                     raise RpcError(f"HTTP {resp.status} from {redact_url(url)}: {body[:200]!r}")
         except (TimeoutError, aiohttp.ClientError, ConnectionError) as e:
             raise RetryableError(f"{type(e).__name__} talking to {redact_url(url)}: {e}") from e
+        return body
+
+    def _json(self, body: bytes) -> Any:
         try:
             return orjson.loads(body)
         except orjson.JSONDecodeError as e:
-            raise RetryableError(f"malformed answer from {redact_url(url)}: not JSON") from e
+            raise RetryableError(f"malformed answer from {redact_url(self.url)}: not JSON") from e
+
+    async def _post(self, payload: bytes) -> Any:
+        return self._json(await self._post_raw(payload))
 
     async def _with_retries(self, what: str, attempt_fn: Any) -> Any:
         delay = self.backoff_s
@@ -334,9 +342,18 @@ class RpcClient:
         return await self._with_retries(method, lambda: self._call_once(method, params))
 
     async def _call_once(self, method: str, params: list[Any]) -> Any:
+        return self._result(method, self._json(await self._send(method, params)))
+
+    async def _send(self, method: str, params: list[Any]) -> bytes:
         self._ids += 1
         self.stats.calls[method] += 1
-        answer = await self._post(orjson.dumps({"jsonrpc": "2.0", "id": self._ids, "method": method, "params": params}))
+        return await self._post_raw(
+            orjson.dumps({"jsonrpc": "2.0", "id": self._ids, "method": method, "params": params})
+        )
+
+    @staticmethod
+    def _result(method: str, answer: Any) -> Any:
+        """The result of a JSON-RPC answer; errors become typed exceptions."""
         if not isinstance(answer, dict):
             raise RetryableError(f"malformed answer to {method}: {type(answer).__name__}")
         if "error" in answer and answer["error"] is not None:
@@ -354,12 +371,20 @@ class RpcClient:
         return out
 
     async def _batch_chunk(self, method: str, chunk: Sequence[list[Any]]) -> list[Any]:
+        base, body = await self._send_batch(method, chunk)
+        return self._batch_results(method, base, len(chunk), self._json(body))
+
+    async def _send_batch(self, method: str, chunk: Sequence[list[Any]]) -> tuple[int, bytes]:
+        """One HTTP batch request; the id of its first call and the answer's body."""
         base = self._ids
         self._ids += len(chunk)
         self.stats.calls[method] += len(chunk)
         req = [{"jsonrpc": "2.0", "id": base + k, "method": method, "params": p} for k, p in enumerate(chunk)]
-        answer = await self._post(orjson.dumps(req))
-        if not isinstance(answer, list) or len(answer) != len(chunk):
+        return base, await self._post_raw(orjson.dumps(req))
+
+    @staticmethod
+    def _batch_results(method: str, base: int, n: int, answer: Any) -> list[Any]:
+        if not isinstance(answer, list) or len(answer) != n:
             raise RetryableError(f"malformed batch answer to {method}")
         by_id: dict[int, Any] = {}
         for item in answer:
@@ -370,7 +395,7 @@ class RpcClient:
                 raise classify_error(method, err if isinstance(err, dict) else {"message": str(err)})
             by_id[item["id"]] = item.get("result")
         try:
-            return [by_id[base + k] for k in range(len(chunk))]
+            return [by_id[base + k] for k in range(n)]
         except KeyError:
             raise RetryableError(f"batch answer to {method} is missing ids") from None
 
@@ -421,10 +446,15 @@ class RpcClient:
         async def attempt() -> dict[str, Tx]:
             # Parsed chunk by chunk: a chunk's raw answers (inputs as hex) are let go before the next.
             out: dict[str, Tx] = {}
+            method = "eth_getTransactionByHash"
             for i in range(0, len(hs), self.max_batch):
                 chunk = hs[i : i + self.max_batch]
-                raws = await self._batch_chunk("eth_getTransactionByHash", [[h] for h in chunk])
-                out.update((h, parse_tx(r, h)) for h, r in zip(chunk, raws, strict=True))
+                base, body = await self._send_batch(method, [[h] for h in chunk])
+                try:
+                    out.update(zip(chunk, wire.transactions(body, base, chunk), strict=True))
+                except wire.NotPlain:  # read the general way, which names what is wrong
+                    raws = self._batch_results(method, base, len(chunk), self._json(body))
+                    out.update((h, parse_tx(r, h)) for h, r in zip(chunk, raws, strict=True))
             return out
 
         result: dict[str, Tx] = await self._with_retries("eth_getTransactionByHash", attempt)
@@ -435,16 +465,14 @@ class RpcClient:
         logs, sorted by (block, log index), no duplicates."""
 
         async def attempt() -> list[Log]:
-            raw = await self._call_once(
+            body = await self._send(
                 "eth_getLogs", [{"fromBlock": hex(lo), "toBlock": hex(hi), "address": list(addresses)}]
             )
-            if not isinstance(raw, list):
-                raise RetryableError(f"malformed answer to eth_getLogs: {type(raw).__name__}")
-            logs = []
-            for i, r in enumerate(raw):
-                logs.append(parse_log(r))
-                raw[i] = None  # each raw log goes as soon as it is parsed: memory is one answer, not two
-            del raw
+            try:
+                logs = wire.logs(body)
+            except wire.NotPlain:  # read the general way, which names what is wrong
+                logs = self._parse_logs(self._result("eth_getLogs", self._json(body)))
+            del body
             wanted = set(addresses)
             seen: set[tuple[int, int]] = set()
             hashes: dict[int, str] = {}
@@ -464,3 +492,13 @@ class RpcClient:
 
         result: list[Log] = await self._with_retries(f"eth_getLogs {lo}-{hi}", attempt)
         return result
+
+    @staticmethod
+    def _parse_logs(raw: Any) -> list[Log]:
+        if not isinstance(raw, list):
+            raise RetryableError(f"malformed answer to eth_getLogs: {type(raw).__name__}")
+        logs = []
+        for i, r in enumerate(raw):
+            logs.append(parse_log(r))
+            raw[i] = None  # each raw log goes as soon as it is parsed: memory is one answer, not two
+        return logs
