@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from indexer import wire
 from indexer.chain import Log, Tx
-from indexer.rpc import RpcClient, RpcError, parse_log, parse_tx
+from indexer.rpc import RpcClient, RpcError, parse_tx
 
 MISSING = object()
 
