@@ -91,9 +91,9 @@ def decode_range(
     copy_types: CopyTypes | None = None,
 ) -> EncodedRows:
     """The decode worker's job for one range (its logs and transactions from pack_fetched):
-    rows.build_rows, then a COPY payload per table. The cyclic
-    garbage collector is paused meanwhile: the range's objects are acyclic and freed by reference
-    counting, and re-scanning them cost a quarter of the decode time (measured)."""
+    rows.build_rows, then a COPY payload per table. The cyclic garbage collector is paused
+    meanwhile: the range's objects are acyclic and freed by reference counting, and re-scanning
+    them cost a quarter of the decode time (measured)."""
     gc.disable()
     try:
         logs, txs = _FETCHED.decode(fetched)
