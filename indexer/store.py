@@ -19,6 +19,7 @@ SQL_DIR = data_dir("sql")
 MIGRATION_LOCK = 0x06_1E_DE_C5  # advisory lock key for migrate
 _CHAIN_LOCK_BASE = 0x06_1E_00_00  # + chain id: serialises writers of one chain
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+_VIEW_DEFINITION = re.compile(r"^\s*create\s+(?:or\s+replace\s+)?view\s+og\.([a-z0-9_]+)", re.I | re.M)
 
 
 # A connection, pooled or not: every function here works inside the caller's transaction.
@@ -56,6 +57,49 @@ def migration_files(sql_dir: Path = SQL_DIR) -> list[Path]:
 
 def view_files(sql_dir: Path = SQL_DIR) -> list[Path]:
     return sorted((sql_dir / "views").glob("*.sql"))
+
+
+def view_names(files: Sequence[Path]) -> list[str]:
+    """The og views the files define, in file order (each file defines one)."""
+    names: list[str] = []
+    for f in files:
+        found = _VIEW_DEFINITION.findall(f.read_text())
+        if len(found) != 1:
+            raise StoreError(f"view file {f.name} must define exactly one og view, found {len(found)}")
+        names.append(found[0])
+    return names
+
+
+async def _create_views(conn: Conn, files: Sequence[Path]) -> None:
+    for f in files:
+        try:
+            await conn.execute(f.read_text())
+        except asyncpg.PostgresError as e:
+            raise StoreError(f"view file {f.name}: {e}") from e
+
+
+async def _rebuild_views(conn: Conn, files: Sequence[Path]) -> None:
+    """Create or replace every og view in file order, in the caller's transaction. When Postgres
+    refuses a replacement because a view's columns were renamed, removed, reordered or retyped, drop
+    every og view the files define and create them all again: dropping them in one statement lets
+    Postgres order the drops by their dependencies. Views of the user's own that read og views
+    survive an ordinary rebuild; only a column change they would block stops the rebuild, with
+    Postgres's message naming them (nothing is dropped with cascade)."""
+    try:
+        async with conn.transaction():  # a savepoint: the fallback starts from the old views
+            await _create_views(conn, files)
+        return
+    except StoreError as e:
+        if not isinstance(e.__cause__, asyncpg.InvalidTableDefinitionError):
+            raise
+    names = view_names(files)
+    try:
+        await conn.execute("drop view if exists " + ", ".join(f"og.{n}" for n in names))
+    except asyncpg.PostgresError as e:
+        detail = getattr(e, "detail", None)
+        raise StoreError(f"rebuilding the og views (a view's columns changed): {e}"
+                         + (f" ({detail})" if detail else "")) from e
+    await _create_views(conn, files)
 
 
 def views_checksum(files: Sequence[Path]) -> str:
@@ -102,11 +146,7 @@ async def migrate(conn: Conn, sql_dir: Path = SQL_DIR) -> list[str]:
         checksum = views_checksum(views)
         if applied or checksum != await conn.fetchval("select checksum from og.schema_views"):
             async with conn.transaction():
-                for f in views:
-                    try:
-                        await conn.execute(f.read_text())
-                    except asyncpg.PostgresError as e:
-                        raise StoreError(f"view file {f.name}: {e}") from e
+                await _rebuild_views(conn, views)
                 await conn.execute(
                     "insert into og.schema_views (checksum) values ($1) on conflict (singleton)"
                     " do update set checksum = excluded.checksum, built_at = now()",
