@@ -15,6 +15,8 @@ from typing import Any
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
+from .errors import OgIndexerError
+
 # A connection, pooled or not; functions here open their own transaction (nested if needed).
 Conn = asyncpg.Connection | PoolConnectionProxy
 
@@ -31,7 +33,7 @@ _ROLE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _RESERVED_ROLES = frozenset({"public", "none", "current_user", "current_role", "session_user"})
 
 
-class CatalogError(ValueError):
+class CatalogError(OgIndexerError, ValueError):
     """Bad catalog input or an unusable role; the message names the file and line, or the role."""
 
 

@@ -1,4 +1,4 @@
-"""The og-indexer command line: one click group; every failure is one line, never a traceback."""
+"""The og-indexer command line: one click group; every failure a user can act on is one line."""
 
 from __future__ import annotations
 
@@ -18,18 +18,17 @@ import click
 
 from . import db, store, sync
 from .config import Config, ConfigError, load_config, redact_dsn, redact_url
-from .rpc import RpcClient, RpcError
+from .errors import OgIndexerError
+from .rpc import RpcClient
 
 T = TypeVar("T")
 
+# What a user can cause and act on: og-indexer's own errors, a database's refusal, and an operating
+# system error (a refused connection, a missing file). Anything else is a bug: it keeps its traceback.
 KNOWN_ERRORS: tuple[type[BaseException], ...] = (
-    ConfigError,
-    RpcError,
-    store.StoreError,
-    sync.SyncError,
+    OgIndexerError,
     asyncpg.PostgresError,
     OSError,
-    ValueError,
 )
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from .errors import OgIndexerError
 from .resources import data_dir
 
 ABI_DIR = data_dir("abis")
@@ -35,7 +36,7 @@ ROLES = frozenset(
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 
 
-class ConfigError(ValueError):
+class ConfigError(OgIndexerError, ValueError):
     """The configuration is invalid; the message says which key and why."""
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from .abi import EventSpec, FunctionSpec, Param
 from .chain import Log
+from .errors import OgIndexerError
 from .fastdecode import CallDecoder, EventDecoder, compile_event, compile_function, storable_text
 
 
@@ -25,7 +26,7 @@ class DecodedCall:
     args: Mapping[str, Any]
 
 
-class DecodeError(ValueError):
+class DecodeError(OgIndexerError, ValueError):
     """The log or calldata does not decode against the ABI it should match."""
 
 

@@ -18,6 +18,8 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from .errors import OgIndexerError
+
 Conn = asyncpg.Connection | PoolConnectionProxy
 
 WINDOWS = ("7d", "30d", "all")
@@ -29,7 +31,7 @@ RETENTION_WEEKS = 5  # week offsets shown in the table (0..4); CSV and JSON carr
 _SHARE = Decimal("0.000001")
 
 
-class ReportError(ValueError):
+class ReportError(OgIndexerError, ValueError):
     """An invalid window or format; the message says which values are allowed."""
 
 

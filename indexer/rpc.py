@@ -16,9 +16,10 @@ import orjson
 from . import wire
 from .chain import Block, Log, Tx
 from .config import redact_url
+from .errors import OgIndexerError
 
 
-class RpcError(Exception):
+class RpcError(OgIndexerError):
     """An RPC call failed for good (after retries), or the node answered something unusable."""
 
 

@@ -12,6 +12,7 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from .encode import CopyTypes, EncodedRows, EncodedTable
+from .errors import OgIndexerError
 from .resources import data_dir
 from .rows import DECODED_TABLES, ROW_TYPES, BlockRow, Row, Rows
 
@@ -26,7 +27,7 @@ _VIEW_DEFINITION = re.compile(r"^\s*create\s+(?:or\s+replace\s+)?view\s+og\.([a-
 Conn = asyncpg.Connection | PoolConnectionProxy
 
 
-class StoreError(Exception):
+class StoreError(OgIndexerError):
     pass
 
 

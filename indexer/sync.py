@@ -19,6 +19,7 @@ from . import decodepool, store
 from .chain import Block, Log, Tx
 from .config import ChainConfig
 from .encode import CopyTypes, EncodedRows, decode_range, pack_fetched
+from .errors import OgIndexerError
 from .rows import Rows, build_rows, tx_reader
 from .rpc import RangeTooLarge, RetryableError, RpcClient, RpcError
 
@@ -27,7 +28,7 @@ log = logging.getLogger("og_indexer.sync")
 ProgressFn = Callable[[int, int], None]  # (blocks done, logs done) increments
 
 
-class SyncError(Exception):
+class SyncError(OgIndexerError):
     pass
 
 
