@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -125,8 +125,3 @@ def function_map(abi_files: tuple[str, ...]) -> Mapping[str, FunctionSpec]:
         for fn in load_abi(f)[1]:
             out.setdefault(fn.selector, fn)
     return out
-
-
-def events_named(abi_files: Iterable[str], name: str) -> list[EventSpec]:
-    """All events of that name across files (overloads included)."""
-    return [ev for f in abi_files for ev in load_abi(f)[0] if ev.name == name]

@@ -6,7 +6,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -85,7 +85,6 @@ class ChainConfig:
 class Config:
     chains: Mapping[str, ChainConfig]
     database_url: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     def chain(self, name: str) -> ChainConfig:
         try:
@@ -95,11 +94,6 @@ class Config:
                 f"unknown chain {name!r}; configured chains: {', '.join(sorted(self.chains))}"
             ) from None
 
-    def chain_by_id(self, chain_id: int) -> ChainConfig:
-        for c in self.chains.values():
-            if c.chain_id == chain_id:
-                return c
-        raise ConfigError(f"no configured chain has id {chain_id}")
 
 
 def _c(
