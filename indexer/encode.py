@@ -3,15 +3,13 @@
 During a large backfill the main process fetches and writes while a worker process turns each
 range's logs into rows (rows.build_rows) and the rows into COPY payloads, so the two cores share the
 CPU-bound part and the main process only sends bytes to Postgres. The row encoders are generated
-once per row type from its dataclass fields, so a new column needs no code here.
+once per table from its declaration (indexer.tables), so a new column needs no code here.
 
-Two COPY formats. Binary where every column of a table has a binary form here (integers, text,
-bytea, timestamptz, bool, jsonb), given the column types read from the database's catalog
-(store.copy_types): Postgres reads it with less work (no hex for bytea, no timestamp parsing) and
-it is a third smaller. Text otherwise (numeric columns), and when no catalog types are given.
-Both read back into exactly the values asyncpg's own COPY writes: tests/unit/test_encode.py,
-tests/integration/test_encode_copy.py and the benchmark's ground-truth check hold the paths to the
-same tables.
+The COPY format is binary for every table: the column types come from the table declarations
+(indexer.tables), so nothing is read from the database's catalog. Postgres reads binary with less
+work than text (no hex for bytea, no timestamp or numeric parsing) and it is a third smaller.
+tests/unit/test_encode.py and tests/integration/test_encode_copy.py prove that every declared table
+reads back exactly the values its rows hold.
 """
 
 from __future__ import annotations
@@ -22,16 +20,18 @@ import struct
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from functools import lru_cache
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 import msgspec
 
 from .chain import Block, Log, Tx
 from .config import ChainConfig
-from .rows import ROW_TYPES, BlockRow, Row, Rows, build_rows
+from .rows import Rows, build_rows
+from .tables import ROW_TYPES, BlockRow, Row, table_columns
 
 # A range's logs and transactions cross to the decode process as one MessagePack payload (the
 # Structs of chain.py, encoded and decoded in C); pickle then only copies bytes.
@@ -44,8 +44,7 @@ class EncodedTable:
     table: str
     columns: tuple[str, ...]
     n_rows: int
-    payload: bytes  # in COPY's format below: text (one line per row) or binary (header, tuples, trailer)
-    format: Literal["text", "binary"] = "text"
+    payload: bytes  # COPY's binary format (below): header, one tuple per row, trailer
 
 
 @dataclass
@@ -79,16 +78,11 @@ def pack_fetched(logs: Sequence[Log], txs: Mapping[str, Tx]) -> bytes:
     return _pack((logs, list(txs.values())))
 
 
-# Table -> the Postgres type (pg_type.typname) of each of its row type's columns, in column order.
-CopyTypes = Mapping[str, tuple[str, ...]]
-
-
 def decode_range(
     chain: ChainConfig,
     fetched: bytes,
     blocks: Mapping[int, Block],
     checkpoint_blocks: Sequence[Block],
-    copy_types: CopyTypes | None = None,
 ) -> EncodedRows:
     """The decode worker's job for one range (its logs and transactions from pack_fetched):
     rows.build_rows, then a COPY payload per table. The cyclic garbage collector is paused
@@ -98,109 +92,40 @@ def decode_range(
     try:
         logs, txs = _FETCHED.decode(fetched)
         rows = build_rows(chain, logs, blocks, {t.hash: t for t in txs}, checkpoint_blocks)
-        return encode_rows(rows, copy_types)
+        return encode_rows(rows)
     finally:
         gc.enable()
 
 
-def encode_rows(rows: Rows, copy_types: CopyTypes | None = None) -> EncodedRows:
-    """Each table's rows as one COPY payload: binary where copy_types gives the table's column types
-    and each has a binary form here, text otherwise."""
+def encode_rows(rows: Rows) -> EncodedRows:
+    """Each table's rows as one COPY binary payload."""
     out = EncodedRows(tees_touched=set(rows.tees_touched), undecoded=rows.undecoded)
     for rt in ROW_TYPES:
         batch = rows.by_table.get(rt.TABLE)
-        if not batch:
-            continue
-        types = copy_types.get(rt.TABLE) if copy_types is not None else None
-        if types is not None and all(t in _BINARY for t in types):
-            payload = encode_table_binary(rt, types, batch)
-            out.tables.append(EncodedTable(rt.TABLE, rt.columns(), len(batch), payload, "binary"))
-        else:
+        if batch:
             out.tables.append(EncodedTable(rt.TABLE, rt.columns(), len(batch), encode_table(rt, batch)))
     out.block_hashes = [(r.block_number, r.block_hash) for r in rows.by_table.get(BlockRow.TABLE, ())
                         if isinstance(r, BlockRow)]
     return out
 
 
-def encode_table(rt: type[Row], batch: Sequence[Row]) -> bytes:
-    line = _line_encoder(rt)
-    return "".join([line(r) for r in batch]).encode()
-
-
-# --- COPY text format ----------------------------------------------------------------------------
-# NULL is \N; in text values backslash, tab, newline and carriage return are escaped; bytea is
-# written in its hex form (\x…, the backslash escaped); timestamptz in ISO 8601 with its offset.
-
-
-def _text(s: str) -> str:
-    if "\\" in s or "\t" in s or "\n" in s or "\r" in s:
-        return s.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    return s
-
-
-def _bytea(b: bytes) -> str:
-    return "\\\\x" + b.hex()
-
-
-def _bool(v: bool) -> str:
-    return "t" if v else "f"
-
-
-# Block times repeat across a range's rows: each is formatted once (a bounded memo, in C).
-_per_block_time = lru_cache(maxsize=1 << 16)
-
-
-@_per_block_time
-def _time(dt: datetime) -> str:
-    return dt.isoformat()
-
-
-# Field type (as declared) -> the function that writes a non-null value; str() for numbers.
-_WRITERS: dict[str, tuple[str, Callable[[Any], str]]] = {
-    "int": ("str", str),
-    "Decimal": ("str", str),
-    "str": ("_text", _text),
-    "bytes": ("_bytea", _bytea),
-    "bool": ("_bool", _bool),
-    "datetime": ("_time", _time),
-}
-_LINE_ENCODERS: dict[type[Row], Callable[[Row], str]] = {}
-
-
-def _line_encoder(rt: type[Row]) -> Callable[[Row], str]:
-    """A function row -> one COPY text line, generated from the row type's fields (it reads the
-    row's attributes directly: no record tuple per row)."""
-    enc = _LINE_ENCODERS.get(rt)
-    if enc is not None:
-        return enc
-    parts = []
-    for f in fields(rt):
-        declared = str(f.type).replace(" ", "")
-        nullable = declared.endswith("|None")
-        base = declared.removesuffix("|None")
-        if base not in _WRITERS:
-            raise TypeError(f"{rt.__name__}.{f.name}: no COPY text form for type {f.type!r}")
-        fn = _WRITERS[base][0]
-        value = f"{fn}(r.{f.name})"
-        parts.append(f"{{NULL if r.{f.name} is None else {value}}}" if nullable else f"{{{value}}}")
-    src = "def line(r):\n    return f\"" + "\\t".join(parts) + "\\n\"\n"
-    namespace: dict[str, Any] = {name: w for name, w in _WRITERS.values()}
-    namespace["NULL"] = "\\N"
-    exec(compile(src, f"<copy line encoder for {rt.TABLE}>", "exec"), namespace)
-    enc = _LINE_ENCODERS[rt] = cast(Callable[[Row], str], namespace["line"])
-    return enc
-
-
 # --- COPY binary format --------------------------------------------------------------------------
 # A header, then per row a 16-bit field count and per field a 32-bit length (-1: NULL) and the
 # value in the type's binary send form; then a trailer. Integers are big-endian; timestamptz is
-# microseconds since 2000-01-01 UTC; jsonb is a version byte (1) and the JSON text.
+# microseconds since 2000-01-01 UTC; jsonb is a version byte (1) and the JSON text; numeric is its
+# base-10000 digits (below).
 
 _BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags, header extension length
 _BINARY_TRAILER = b"\xff\xff"
 _LEN = struct.Struct(">i").pack
 _PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
+_NUMERIC_HEAD = struct.Struct(">ihhHH").pack  # length, ndigits, weight, sign, dscale
+_NUMERIC_NEG = 0x4000
+
+
+# Block times repeat across a range's rows: each is encoded once (a bounded memo, in C).
+_per_block_time = lru_cache(maxsize=1 << 16)
 
 
 def _b_bytea(b: bytes) -> bytes:
@@ -217,16 +142,59 @@ def _b_time(dt: datetime) -> bytes:
     return _LEN(8) + struct.pack(">q", (dt - _PG_EPOCH) // _MICROSECOND)
 
 
-# Postgres type -> (the declared field type it takes, an expression writing the non-null value {v}).
-_BINARY: dict[str, tuple[str, str]] = {
-    "int2": ("int", "_i2(2, {v})"),
-    "int4": ("int", "_i4(4, {v})"),
-    "int8": ("int", "_i8(8, {v})"),
-    "text": ("str", "_LEN(len(x := {v}.encode())) + x"),  # inline: one call fewer per text value
-    "jsonb": ("str", "_b_jsonb({v})"),
-    "bytea": ("bytes", "_b_bytea({v})"),
-    "timestamptz": ("datetime", "_b_time({v})"),
-    "bool": ("bool", "(_TRUE if {v} else _FALSE)"),
+def _numeric(negative: bool, int_digits: str, frac_digits: str, dscale: int) -> bytes:
+    """numeric's send form from decimal digit strings: groups of four digits around the point."""
+    int_digits = int_digits.lstrip("0")
+    head = len(int_digits) % 4
+    if head:
+        int_digits = "0" * (4 - head) + int_digits
+    tail = len(frac_digits) % 4
+    if tail:
+        frac_digits += "0" * (4 - tail)
+    groups = [int(int_digits[i:i + 4]) for i in range(0, len(int_digits), 4)]
+    weight = len(groups) - 1
+    groups += [int(frac_digits[i:i + 4]) for i in range(0, len(frac_digits), 4)]
+    while groups and groups[0] == 0:  # 0.0005 has no integer group: weight -1 per leading zero group
+        groups.pop(0)
+        weight -= 1
+    while groups and groups[-1] == 0:
+        groups.pop()
+    if not groups:
+        weight, negative = 0, False
+    n = len(groups)
+    return _NUMERIC_HEAD(8 + 2 * n, n, weight, _NUMERIC_NEG if negative else 0, dscale) + struct.pack(
+        f">{n}H", *groups
+    )
+
+
+def _b_uint(v: int) -> bytes:
+    """An integer as numeric (uint256 columns)."""
+    return _numeric(v < 0, str(abs(v)), "", 0)
+
+
+def _b_decimal(d: Decimal) -> bytes:
+    """A finite Decimal as numeric, keeping its scale (1.50 stays 1.50, as the text form would)."""
+    sign, digits, exp = d.as_tuple()
+    if not isinstance(exp, int):
+        raise ValueError(f"numeric columns take finite values, not {d}")
+    text = "".join(map(str, digits))
+    if exp >= 0:
+        return _numeric(bool(sign), text + "0" * exp, "", 0)
+    frac = text[exp:].rjust(-exp, "0")
+    return _numeric(bool(sign), text[:exp], frac, -exp)
+
+
+# Postgres base type -> (the Python type it takes, an expression writing the non-null value {v}).
+_BINARY: dict[str, tuple[type, str]] = {
+    "smallint": (int, "_i2(2, {v})"),
+    "integer": (int, "_i4(4, {v})"),
+    "bigint": (int, "_i8(8, {v})"),
+    "numeric": (int, "_b_uint({v})"),
+    "text": (str, "_LEN(len(x := {v}.encode())) + x"),  # inline: one call fewer per text value
+    "jsonb": (str, "_b_jsonb({v})"),
+    "bytea": (bytes, "_b_bytea({v})"),
+    "timestamp with time zone": (datetime, "_b_time({v})"),
+    "boolean": (bool, "(_TRUE if {v} else _FALSE)"),
 }
 _BINARY_NAMESPACE: dict[str, Any] = {
     "_i2": struct.Struct(">ih").pack,
@@ -236,16 +204,18 @@ _BINARY_NAMESPACE: dict[str, Any] = {
     "_b_jsonb": _b_jsonb,
     "_b_bytea": _b_bytea,
     "_b_time": _b_time,
+    "_b_uint": _b_uint,
+    "_b_decimal": _b_decimal,
     "_TRUE": _LEN(1) + b"\x01",
     "_FALSE": _LEN(1) + b"\x00",
     "NULL": _LEN(-1),
 }
-_BINARY_ENCODERS: dict[tuple[type[Row], tuple[str, ...]], Callable[[Row], bytes]] = {}
+_BINARY_ENCODERS: dict[type[Row], Callable[[Row], bytes]] = {}
 
 
-def encode_table_binary(rt: type[Row], types: tuple[str, ...], batch: Sequence[Row]) -> bytes:
-    """Rows of one type as a whole COPY binary payload, given their columns' Postgres types."""
-    tuple_ = _binary_encoder(rt, types)
+def encode_table(rt: type[Row], batch: Sequence[Row]) -> bytes:
+    """Rows of one table as a whole COPY binary payload."""
+    tuple_ = _binary_encoder(rt)
     try:
         body = b"".join([tuple_(r) for r in batch])
     except struct.error as e:  # an integer out of its column's range: Postgres would refuse it too
@@ -253,26 +223,26 @@ def encode_table_binary(rt: type[Row], types: tuple[str, ...], batch: Sequence[R
     return _BINARY_HEADER + body + _BINARY_TRAILER
 
 
-def _binary_encoder(rt: type[Row], types: tuple[str, ...]) -> Callable[[Row], bytes]:
-    """A function row -> one COPY binary tuple, generated from the row type's fields and their
-    columns' Postgres types."""
-    enc = _BINARY_ENCODERS.get((rt, types))
+def _binary_encoder(rt: type[Row]) -> Callable[[Row], bytes]:
+    """A function row -> one COPY binary tuple, generated from the table's declared columns (it
+    reads the row's attributes directly: no record tuple per row)."""
+    enc = _BINARY_ENCODERS.get(rt)
     if enc is not None:
         return enc
-    fs = fields(rt)
-    if len(fs) != len(types):
-        raise TypeError(f"{rt.TABLE}: {len(fs)} row fields but {len(types)} column types")
-    parts = [repr(struct.pack(">h", len(fs)))]
-    for f, pg in zip(fs, types, strict=True):
-        declared = str(f.type).replace(" ", "")
-        nullable = declared.endswith("|None")
-        base = declared.removesuffix("|None")
-        if pg not in _BINARY or _BINARY[pg][0] != base:
-            raise TypeError(f"{rt.__name__}.{f.name}: no COPY binary form for {f.type!r} as Postgres {pg}")
-        value = _BINARY[pg][1].format(v=f"r.{f.name}")
-        parts.append(f"(NULL if r.{f.name} is None else {value})" if nullable else value)
+    cols = table_columns(rt)
+    parts = [repr(struct.pack(">h", len(cols)))]
+    for c in cols:
+        if c.pg.base not in _BINARY:
+            raise TypeError(f"{rt.__name__}.{c.name}: no COPY binary form for Postgres {c.pg.name}")
+        takes, expr = _BINARY[c.pg.base]
+        if c.python is Decimal and c.pg.base == "numeric":
+            expr = "_b_decimal({v})"
+        elif c.python is not takes:
+            raise TypeError(f"{rt.__name__}.{c.name}: Postgres {c.pg.name} takes {takes.__name__}, not {c.python}")
+        value = expr.format(v=f"r.{c.name}")
+        parts.append(f"(NULL if r.{c.name} is None else {value})" if c.nullable else value)
     src = "def tuple_(r):\n    return b''.join((" + ", ".join(parts) + "))\n"
     namespace = dict(_BINARY_NAMESPACE)
     exec(compile(src, f"<copy binary encoder for {rt.TABLE}>", "exec"), namespace)
-    enc = _BINARY_ENCODERS[rt, types] = cast(Callable[[Row], bytes], namespace["tuple_"])
+    enc = _BINARY_ENCODERS[rt] = cast(Callable[[Row], bytes], namespace["tuple_"])
     return enc

@@ -1,199 +1,129 @@
-"""SQLModel row models of the og tables, for Python users reading the database (typed, read-side).
+"""Typed read models (SQLModel) of the og tables, derived from their declarations in indexer.tables.
 
-The migrations in sql/migrations are the source of truth; tests/integration/test_models.py proves
-these classes match the migrated schema column for column.
+For Python users reading the database: `from indexer.models import Payment`, then SQLModel/SQLAlchemy
+as usual (`select(Payment).where(Payment.is_x402)`). Each class is generated from the table's one
+declaration, so it cannot drift from what the pipeline writes; tests/integration/test_tables.py
+proves the declarations equal to the migrated schema.
+
+Read-side Python types follow what a Postgres driver returns: numeric columns (uint256 included) are
+Decimal, jsonb columns the parsed JSON. A column named `registry` is the attribute
+`registry_address` (SQLAlchemy's declarative classes reserve `registry`).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import types
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import BigInteger, Column, DateTime, LargeBinary, Numeric, SmallInteger, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Integer,
+    LargeBinary,
+    Numeric,
+    SmallInteger,
+    Text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeEngine
 from sqlmodel import Field, SQLModel
 
-SCHEMA = {"schema": "og"}
+from .tables import TABLES, Row, table_columns
+from .tables import Column as Declared
+
+_RESERVED = {"registry": "registry_address", "metadata": "metadata_"}
 
 
-def _uint() -> Any:
-    return Field(sa_type=Numeric(78, 0))
+def _sa_type(c: Declared) -> TypeEngine[Any]:
+    base = c.pg.base
+    if base == "numeric":
+        args = c.pg.name[len("numeric("):-1].split(",") if "(" in c.pg.name else []
+        return Numeric(int(args[0]), int(args[1])) if args else Numeric()
+    simple: dict[str, TypeEngine[Any]] = {
+        "smallint": SmallInteger(),
+        "integer": Integer(),
+        "bigint": BigInteger(),
+        "text": Text(),
+        "jsonb": JSONB(),
+        "bytea": LargeBinary(),
+        "timestamp with time zone": DateTime(timezone=True),
+        "boolean": Boolean(),
+    }
+    return simple[base]
 
 
-def _uint_opt() -> Any:
-    return Field(default=None, sa_type=Numeric(78, 0))
+def _read_type(c: Declared) -> Any:
+    if c.pg.base == "numeric":
+        t: Any = Decimal
+    elif c.pg.base == "jsonb":
+        t = Any
+    else:
+        t = c.python
+    return t | None if c.nullable and t is not Any else t
 
 
-def _time() -> Any:
-    return Field(sa_type=DateTime(timezone=True))
+def read_model(rt: type[Row]) -> type[SQLModel]:
+    """The SQLModel table class of a declared table (og schema), named after its row type."""
+    annotations: dict[str, Any] = {}
+    namespace: dict[str, Any] = {
+        "__tablename__": rt.TABLE,
+        "__table_args__": {"schema": "og", "extend_existing": True},
+        "__module__": __name__,
+        "__doc__": f"A row of og.{rt.TABLE} (declared in indexer.tables.{rt.__name__}).",
+        "__annotations__": annotations,
+    }
+    for c in table_columns(rt):
+        attr = _RESERVED.get(c.name, c.name)
+        annotations[attr] = _read_type(c)
+        column = Column(c.name, _sa_type(c), primary_key=c.name in rt.KEY, nullable=c.nullable)
+        namespace[attr] = Field(default=None, sa_column=column) if c.nullable else Field(sa_column=column)
+    name = rt.__name__.removesuffix("Row")
+    return cast(type[SQLModel], types.new_class(name, (SQLModel,), {"table": True}, lambda ns: ns.update(namespace)))
 
 
-class Provenance(SQLModel):
-    """Columns every event table carries; (chain_id, block_number, log_index) is the key."""
-
-    chain_id: int = Field(primary_key=True)
-    block_number: int = Field(primary_key=True, sa_type=BigInteger)
-    block_hash: str
-    block_time: datetime = _time()
-    tx_hash: str
-    log_index: int = Field(primary_key=True)
+M = TypeVar("M", bound=SQLModel)
 
 
-class Block(SQLModel, table=True):
-    __tablename__ = "blocks"
-    __table_args__ = SCHEMA
-    chain_id: int = Field(primary_key=True)
-    block_number: int = Field(primary_key=True, sa_type=BigInteger)
-    block_hash: str
-    parent_hash: str
-    block_time: datetime = _time()
+def from_record(model: type[M], record: Mapping[str, Any]) -> M:
+    """A read model from a record keyed by column name (an asyncpg Record, a dict), validated."""
+    return model.model_validate({_RESERVED.get(k, k): v for k, v in record.items()})
 
 
-class IndexedRange(SQLModel, table=True):
-    __tablename__ = "indexed_ranges"
-    __table_args__ = SCHEMA
-    chain_id: int = Field(primary_key=True)
-    from_block: int = Field(primary_key=True, sa_type=BigInteger)
-    to_block: int = Field(sa_type=BigInteger)
-    to_hash: str
-    indexed_at: datetime = _time()
+MODELS: dict[str, type[SQLModel]] = {rt.TABLE: read_model(rt) for rt in TABLES}
 
+Block = MODELS["blocks"]
+Transaction = MODELS["transactions"]
+RawLog = MODELS["raw_logs"]
+Settlement = MODELS["settlements"]
+Inference = MODELS["inferences"]
+TeeEvent = MODELS["tee_events"]
+Payment = MODELS["payments"]
+Approval = MODELS["approvals"]
+X402Event = MODELS["x402_events"]
+IndexedRange = MODELS["indexed_ranges"]
+Tee = MODELS["tees"]
+Model = MODELS["models"]
+ChainState = MODELS["chain_state"]
 
-class RawLog(Provenance, table=True):
-    __tablename__ = "raw_logs"
-    __table_args__ = SCHEMA
-    tx_index: int
-    address: str
-    topic0: str | None = None
-    topic1: str | None = None
-    topic2: str | None = None
-    topic3: str | None = None
-    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    status: str
-    event: str | None = None
-    error: str | None = None
-
-
-class Transaction(SQLModel, table=True):
-    __tablename__ = "transactions"
-    __table_args__ = SCHEMA
-    chain_id: int = Field(primary_key=True)
-    block_number: int = Field(primary_key=True, sa_type=BigInteger)
-    block_hash: str
-    block_time: datetime = _time()
-    tx_hash: str
-    tx_index: int = Field(primary_key=True)
-    tx_from: str
-    tx_to: str | None = None
-    input: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
-
-
-class Settlement(Provenance, table=True):
-    __tablename__ = "settlements"
-    __table_args__ = SCHEMA
-    relay: str
-    kind: str
-    inferences: Decimal = _uint()
-    batch_size: Decimal | None = _uint_opt()
-    merkle_root: str | None = None
-    tee_id: str | None = None
-    eth_address: str | None = None
-    input_hash: str | None = None
-    output_hash: str | None = None
-    tee_timestamp: Decimal | None = _uint_opt()
-    walrus_blob_id: str | None = None
-    signature: str | None = None
-    verified_on_chain: bool
-    model: str | None = None
-    input_data: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
-    output_data: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
-    tx_from: str
-    trusted: bool
-
-
-class Inference(Provenance, table=True):
-    __tablename__ = "inferences"
-    __table_args__ = SCHEMA
-    contract: str
-    source: str
-    event: str
-    inference_id: str | None = None
-    model: str | None = None
-    mode: int | None = Field(default=None, sa_type=SmallInteger)
-    mode_name: str | None = None
-    payer: str
-    caller: str | None = None
-    request: Any | None = Field(default=None, sa_column=Column(JSONB, nullable=True))
-    response: Any | None = Field(default=None, sa_column=Column(JSONB, nullable=True))
-
-
-class TeeEvent(Provenance, table=True):
-    __tablename__ = "tee_events"
-    __table_args__ = SCHEMA
-    registry_address: str = Field(sa_column=Column("registry", Text, nullable=False))
-    event: str
-    tee_id: str | None = None
-    owner: str | None = None
-    tee_type: int | None = Field(default=None, sa_type=SmallInteger)
-    heartbeat_timestamp: Decimal | None = _uint_opt()
-    pcr_hash: str | None = None
-    args: Any = Field(sa_column=Column(JSONB, nullable=False))
-
-
-class Tee(SQLModel, table=True):
-    __tablename__ = "tees"
-    __table_args__ = SCHEMA
-    chain_id: int = Field(primary_key=True)
-    # column "registry" (the name `registry` is reserved on SQLAlchemy declarative classes)
-    registry_address: str = Field(sa_column=Column("registry", Text, primary_key=True))
-    tee_id: str = Field(primary_key=True)
-    owner: str | None = None
-    tee_type: int | None = Field(default=None, sa_type=SmallInteger)
-    enabled: bool
-    registered_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
-    registered_block: int | None = Field(default=None, sa_type=BigInteger)
-    last_heartbeat_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
-    heartbeats: int = Field(sa_type=BigInteger)
-    payment_address: str | None = None
-    endpoint: str | None = None
-
-
-class Payment(Provenance, table=True):
-    __tablename__ = "payments"
-    __table_args__ = SCHEMA
-    token: str
-    payer: str
-    payee: str
-    amount_raw: Decimal = _uint()
-    amount_opg: Decimal = Field(sa_type=Numeric)
-    is_x402: bool
-    scheme: str | None = None
-    proxy: str | None = None
-    facilitator: str | None = None
-    tx_from: str | None = None
-    settle_owner: str | None = None
-    settle_amount_raw: Decimal | None = _uint_opt()
-    session_cap_raw: Decimal | None = _uint_opt()
-
-
-class Approval(Provenance, table=True):
-    __tablename__ = "approvals"
-    __table_args__ = SCHEMA
-    token: str
-    owner: str
-    spender: str
-    value_raw: Decimal = _uint()
-    value_opg: Decimal = Field(sa_type=Numeric)
-    to_permit2: bool
-
-
-class X402Event(Provenance, table=True):
-    __tablename__ = "x402_events"
-    __table_args__ = SCHEMA
-    proxy: str
-    scheme: str
-    event: str
-    token: str | None = None
-    owner: str | None = None
-    reason: str | None = None
+__all__ = [
+    "MODELS",
+    "Approval",
+    "Block",
+    "ChainState",
+    "IndexedRange",
+    "Inference",
+    "Model",
+    "Payment",
+    "RawLog",
+    "Settlement",
+    "Tee",
+    "TeeEvent",
+    "Transaction",
+    "X402Event",
+    "from_record",
+    "read_model",
+]

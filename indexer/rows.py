@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cache
-from operator import attrgetter
-from typing import Any, ClassVar
+from typing import Any
 
 import orjson
 
@@ -17,197 +16,18 @@ from .abi import EventSpec, event_map, function_map
 from .chain import Block, Log, Tx
 from .config import ChainConfig, Contract
 from .decode import Decoded, DecodeError, UnknownTopic, decode_call, decode_log, to_json
-
-
-# Row types are slotted but not frozen: a frozen dataclass's __init__ goes through
-# object.__setattr__ per field, ten times slower (2.5 us against 0.25 us for 16 fields, measured),
-# and a backfill builds several rows per log. Nothing mutates a row after build_rows returns it.
-@dataclass(slots=True)
-class Row:
-    """Base of every table row: subclasses name their table; fields are its columns, in order."""
-
-    TABLE: ClassVar[str] = ""
-
-    @classmethod
-    def columns(cls) -> tuple[str, ...]:
-        return _columns(cls)
-
-    def record(self) -> tuple[Any, ...]:
-        return _getter(type(self))(self)  # type: ignore[no-any-return]
-
-
-_COLUMNS: dict[type[Row], tuple[str, ...]] = {}
-_GETTERS: dict[type[Row], attrgetter[Any]] = {}
-
-
-def _columns(cls: type[Row]) -> tuple[str, ...]:
-    if cls not in _COLUMNS:
-        _COLUMNS[cls] = tuple(f.name for f in fields(cls))
-    return _COLUMNS[cls]
-
-
-def _getter(cls: type[Row]) -> attrgetter[Any]:
-    if cls not in _GETTERS:
-        _GETTERS[cls] = attrgetter(*_columns(cls))
-    return _GETTERS[cls]
-
-
-@dataclass(slots=True)
-class BlockRow(Row):
-    TABLE: ClassVar[str] = "blocks"
-    chain_id: int
-    block_number: int
-    block_hash: str
-    parent_hash: str
-    block_time: datetime
-
-
-@dataclass(slots=True)
-class TransactionRow(Row):
-    TABLE: ClassVar[str] = "transactions"
-    chain_id: int
-    block_number: int
-    block_hash: str
-    block_time: datetime
-    tx_hash: str
-    tx_index: int
-    tx_from: str
-    tx_to: str | None
-    input: bytes | None
-
-
-@dataclass(slots=True)
-class EventRow(Row):
-    """Provenance shared by every event table; (chain_id, block_number, log_index) is the key."""
-
-    chain_id: int
-    block_number: int
-    block_hash: str
-    block_time: datetime
-    tx_hash: str
-    log_index: int
-
-
-@dataclass(slots=True)
-class RawLogRow(EventRow):
-    TABLE: ClassVar[str] = "raw_logs"
-    tx_index: int
-    address: str
-    topic0: str | None
-    topic1: str | None
-    topic2: str | None
-    topic3: str | None
-    data: bytes
-    status: str  # decoded | unknown_topic | decode_error
-    event: str | None
-    error: str | None
-
-
-@dataclass(slots=True)
-class SettlementRow(EventRow):
-    TABLE: ClassVar[str] = "settlements"
-    relay: str
-    kind: str
-    inferences: int
-    batch_size: int | None
-    merkle_root: str | None
-    tee_id: str | None
-    eth_address: str | None
-    input_hash: str | None
-    output_hash: str | None
-    tee_timestamp: int | None
-    walrus_blob_id: str | None
-    signature: str | None
-    verified_on_chain: bool
-    model: str | None
-    input_data: bytes | None
-    output_data: bytes | None
-    tx_from: str
-    trusted: bool
-
-
-@dataclass(slots=True)
-class InferenceRow(EventRow):
-    TABLE: ClassVar[str] = "inferences"
-    contract: str
-    source: str
-    event: str
-    inference_id: str | None
-    model: str | None
-    mode: int | None
-    mode_name: str | None
-    payer: str
-    caller: str | None
-    request: str | None  # JSON text
-    response: str | None
-
-
-@dataclass(slots=True)
-class TeeEventRow(EventRow):
-    TABLE: ClassVar[str] = "tee_events"
-    registry: str
-    event: str
-    tee_id: str | None
-    owner: str | None
-    tee_type: int | None
-    heartbeat_timestamp: int | None
-    pcr_hash: str | None
-    args: str  # JSON text
-
-
-@dataclass(slots=True)
-class PaymentRow(EventRow):
-    TABLE: ClassVar[str] = "payments"
-    token: str
-    payer: str
-    payee: str
-    amount_raw: int
-    amount_opg: Decimal
-    is_x402: bool
-    scheme: str | None
-    proxy: str | None
-    facilitator: str | None
-    tx_from: str | None
-    settle_owner: str | None
-    settle_amount_raw: int | None
-    session_cap_raw: int | None
-
-
-@dataclass(slots=True)
-class ApprovalRow(EventRow):
-    TABLE: ClassVar[str] = "approvals"
-    token: str
-    owner: str
-    spender: str
-    value_raw: int
-    value_opg: Decimal
-    to_permit2: bool
-
-
-@dataclass(slots=True)
-class X402EventRow(EventRow):
-    TABLE: ClassVar[str] = "x402_events"
-    proxy: str
-    scheme: str
-    event: str
-    token: str | None
-    owner: str | None
-    reason: str | None
-
-
-ROW_TYPES: tuple[type[Row], ...] = (
-    BlockRow,
-    TransactionRow,
-    RawLogRow,
-    SettlementRow,
-    InferenceRow,
-    TeeEventRow,
-    PaymentRow,
+from .tables import (
     ApprovalRow,
+    BlockRow,
+    InferenceRow,
+    PaymentRow,
+    RawLogRow,
+    Row,
+    SettlementRow,
+    TeeEventRow,
+    TransactionRow,
     X402EventRow,
 )
-# Tables filled from logs (rebuilt by redecode); blocks and transactions are fetched context.
-DECODED_TABLES = tuple(t.TABLE for t in ROW_TYPES if t not in (BlockRow, TransactionRow, RawLogRow))
 
 
 @dataclass
@@ -353,8 +173,8 @@ def _raw_row(
         log.block_hash,
         times[log.block_number],
         log.tx_hash,
-        log.log_index,
         log.tx_index,
+        log.log_index,
         log.address,
         t[0],
         t[1],

@@ -11,10 +11,10 @@ from pathlib import Path
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from .encode import CopyTypes, EncodedRows, EncodedTable
+from .encode import EncodedRows, EncodedTable
 from .errors import OgIndexerError
 from .resources import data_dir
-from .rows import DECODED_TABLES, ROW_TYPES, BlockRow, Row, Rows
+from .tables import DECODED_TABLES
 
 SQL_DIR = data_dir("sql")
 MIGRATION_LOCK = 0x06_1E_DE_C5  # advisory lock key for migrate
@@ -158,60 +158,22 @@ async def migrate(conn: Conn, sql_dir: Path = SQL_DIR) -> list[str]:
     return applied
 
 
-async def _stage(conn: Conn, table: str, rows: Sequence[Row]) -> int:
-    """COPY rows into a session temp table, then insert what is new; returns rows inserted."""
-    cols = type(rows[0]).columns()
-    stage = f"stage_{table}"
-    await conn.execute(f"create temp table if not exists {stage} (like og.{table}) on commit delete rows")
-    await conn.copy_records_to_table(stage, records=[r.record() for r in rows], columns=list(cols))
-    col_list = ", ".join(cols)
-    status: str = await conn.execute(
-        f"insert into og.{table} ({col_list}) select {col_list} from {stage} on conflict do nothing"
-    )
-    await conn.execute(f"truncate {stage}")
-    return int(status.rsplit(" ", 1)[1])
-
-
-async def copy_types(conn: Conn) -> CopyTypes:
-    """Each row table's column types (pg_type names) in its row type's column order, from the
-    catalog: what the decode process needs to write COPY's binary format."""
-    found: dict[str, dict[str, str]] = {}
-    for rec in await conn.fetch(
-        "select c.relname, a.attname, t.typname from pg_attribute a join pg_class c on c.oid = a.attrelid"
-        " join pg_namespace n on n.oid = c.relnamespace join pg_type t on t.oid = a.atttypid"
-        " where n.nspname = 'og' and c.relkind = 'r' and a.attnum > 0 and not a.attisdropped"
-    ):
-        found.setdefault(rec["relname"], {})[rec["attname"]] = rec["typname"]
-    out: dict[str, tuple[str, ...]] = {}
-    for rt in ROW_TYPES:
-        cols = found.get(rt.TABLE, {})
-        missing = [c for c in rt.columns() if c not in cols]
-        if missing:
-            raise StoreError(f"og.{rt.TABLE} lacks columns {missing}: is the schema migrated?")
-        out[rt.TABLE] = tuple(cols[c] for c in rt.columns())
-    return out
-
-
 async def _payload(t: EncodedTable) -> AsyncIterator[bytes]:
     """A table's COPY payload as COPY's source (asyncpg would take plain bytes for a file name)."""
     yield t.payload
 
 
-async def _stage_encoded(conn: Conn, t: EncodedTable) -> int:
-    """_stage for rows already encoded for COPY."""
+async def _stage(conn: Conn, t: EncodedTable) -> int:
+    """COPY a table's rows into a session temp table, then insert what is new; returns rows inserted."""
     stage = f"stage_{t.table}"
     await conn.execute(f"create temp table if not exists {stage} (like og.{t.table}) on commit delete rows")
-    await conn.copy_to_table(stage, source=_payload(t), columns=list(t.columns), format=t.format)
+    await conn.copy_to_table(stage, source=_payload(t), columns=list(t.columns), format="binary")
     col_list = ", ".join(t.columns)
     status: str = await conn.execute(
         f"insert into og.{t.table} ({col_list}) select {col_list} from {stage} on conflict do nothing"
     )
     await conn.execute(f"truncate {stage}")
     return int(status.rsplit(" ", 1)[1])
-
-
-def _block_hashes(rows: Sequence[Row]) -> list[tuple[int, str]]:
-    return [(r.block_number, r.block_hash) for r in rows if isinstance(r, BlockRow)]
 
 
 async def _check_block_hashes(conn: Conn, chain_id: int, blocks: Sequence[tuple[int, str]]) -> None:
@@ -321,7 +283,7 @@ async def refresh_tees(
 async def write_rows(
     conn: Conn,
     chain_id: int,
-    rows: Rows | EncodedRows,
+    rows: EncodedRows,
     *,
     fresh: bool = False,
     block_range: tuple[int, int] | None = None,
@@ -332,10 +294,7 @@ async def write_rows(
     them can exist yet: they are copied straight into their tables. Should one exist after all (a
     unique violation), that attempt is rolled back to a savepoint and the rows go through the
     insert-what-is-new path like any other."""
-    if isinstance(rows, EncodedRows):
-        await _check_block_hashes(conn, chain_id, rows.block_hashes)
-    else:
-        await _check_block_hashes(conn, chain_id, _block_hashes(rows.by_table.get("blocks", [])))
+    await _check_block_hashes(conn, chain_id, rows.block_hashes)
     written: dict[str, int] | None = None
     if fresh:
         try:
@@ -345,36 +304,17 @@ async def write_rows(
             written = None
     incremental = block_range if written is not None else None
     if written is None:
-        written = {}
-        if isinstance(rows, EncodedRows):
-            for t in rows.tables:
-                written[t.table] = await _stage_encoded(conn, t)
-        else:
-            for rt in ROW_TYPES:
-                batch = rows.by_table.get(rt.TABLE)
-                if batch:
-                    written[rt.TABLE] = await _stage(conn, rt.TABLE, batch)
+        written = {t.table: await _stage(conn, t) for t in rows.tables}
     await refresh_tees(conn, chain_id, rows.tees_touched, incremental)
     return written
 
 
-async def _copy_direct(conn: Conn, rows: Rows | EncodedRows) -> dict[str, int]:
-    written: dict[str, int] = {}
-    if isinstance(rows, EncodedRows):
-        for t in rows.tables:
-            await conn.copy_to_table(
-                t.table, schema_name="og", source=_payload(t), columns=list(t.columns), format=t.format
-            )
-            written[t.table] = t.n_rows
-        return written
-    for rt in ROW_TYPES:
-        batch = rows.by_table.get(rt.TABLE)
-        if batch:
-            await conn.copy_records_to_table(
-                rt.TABLE, schema_name="og", records=[r.record() for r in batch], columns=list(rt.columns())
-            )
-            written[rt.TABLE] = len(batch)
-    return written
+async def _copy_direct(conn: Conn, rows: EncodedRows) -> dict[str, int]:
+    for t in rows.tables:
+        await conn.copy_to_table(
+            t.table, schema_name="og", source=_payload(t), columns=list(t.columns), format="binary"
+        )
+    return {t.table: t.n_rows for t in rows.tables}
 
 
 async def overlaps_indexed(conn: Conn, chain_id: int, lo: int, hi: int) -> bool:
@@ -424,7 +364,7 @@ async def add_range(conn: Conn, chain_id: int, lo: int, hi: int, hi_hash: str) -
 
 
 async def commit_range(
-    conn: Conn, chain_id: int, lo: int, hi: int, hi_hash: str, rows: Rows | EncodedRows
+    conn: Conn, chain_id: int, lo: int, hi: int, hi_hash: str, rows: EncodedRows
 ) -> dict[str, int]:
     """One transaction: the range's rows and its checkpoint, so a crash leaves both or neither."""
     async with conn.transaction():

@@ -18,9 +18,9 @@ import asyncpg
 from . import decodepool, store
 from .chain import Block, Log, Tx
 from .config import ChainConfig
-from .encode import CopyTypes, EncodedRows, decode_range, pack_fetched
+from .encode import EncodedRows, decode_range, encode_rows, pack_fetched
 from .errors import OgIndexerError
-from .rows import Rows, build_rows, tx_reader
+from .rows import build_rows, tx_reader
 from .rpc import RangeTooLarge, RetryableError, RpcClient, RpcError
 
 log = logging.getLogger("og_indexer.sync")
@@ -181,12 +181,11 @@ async def index_range(
     parent: str | None = None,
     stages: StageTimes | None = None,
     decoder: Executor | None = None,
-    copy_types: CopyTypes | None = None,
-) -> tuple[int, Rows | EncodedRows, dict[str, int]]:
+) -> tuple[int, EncodedRows, dict[str, int]]:
     """Fetch, decode and commit one range (rows + checkpoint in one transaction). With `parent`,
     block lo must build on that hash, else ParentMismatch and nothing is written. With `decoder`
     (a process pool), the range is decoded and encoded there while this process fetches and writes
-    other ranges; with `copy_types` (store.copy_types) as COPY binary where a table allows it."""
+    other ranges."""
     if parent is not None:
         headers_from = lo if headers_from is None else min(headers_from, lo)
     t0 = time.perf_counter()
@@ -195,12 +194,12 @@ async def index_range(
         raise ParentMismatch(lo, blocks[lo].parent_hash, parent)
     t1 = time.perf_counter()
     window = [b for n, b in blocks.items() if headers_from is not None and n >= headers_from]
-    rows: Rows | EncodedRows
+    rows: EncodedRows
     if decoder is None:
-        rows = build_rows(chain, logs, blocks, txs, checkpoint_blocks=[blocks[hi], *window])
+        rows = encode_rows(build_rows(chain, logs, blocks, txs, checkpoint_blocks=[blocks[hi], *window]))
     else:
         rows = await asyncio.get_running_loop().run_in_executor(
-            decoder, decode_range, chain, pack_fetched(logs, txs), blocks, [blocks[hi], *window], copy_types
+            decoder, decode_range, chain, pack_fetched(logs, txs), blocks, [blocks[hi], *window]
         )
     n_logs = len(logs)
     del logs, txs  # the rows hold what is written; let the fetched answers go before the commit
@@ -258,7 +257,7 @@ async def backfill(
             t0 = time.monotonic()
             try:
                 n_logs, rows, written = await index_range(
-                    rpc, pool, chain, a, b, stages=result.stages, decoder=decoder, copy_types=copy_types
+                    rpc, pool, chain, a, b, stages=result.stages, decoder=decoder
                 )
             except RangeTooLarge as e:
                 span = spans.refused(a, b, e)
@@ -288,11 +287,7 @@ async def backfill(
             if progress:
                 progress(b - a + 1, n_logs)
 
-    copy_types: CopyTypes | None = None
     with decodepool.decode_process(n_ranges >= DECODE_PROCESS_MIN_RANGES) as decoder:
-        if decoder is not None:  # it encodes COPY payloads: binary needs the columns' types
-            async with pool.acquire() as conn:
-                copy_types = await store.copy_types(conn)
         tasks = [asyncio.create_task(worker()) for _ in range(max(1, concurrency))]
         with _young_objects_collected_rarely():
             outcomes = await asyncio.gather(*tasks, return_exceptions=True)
@@ -356,7 +351,7 @@ async def redecode(pool: asyncpg.Pool, chain: ChainConfig, chunk_blocks: int = 5
                 }
                 rows = build_rows(chain, logs, blocks, txs)
                 await store.delete_decoded(conn, chain.chain_id, a, b)
-                await store.write_rows(conn, chain.chain_id, rows)
+                await store.write_rows(conn, chain.chain_id, encode_rows(rows))
                 for t, lst in rows.by_table.items():
                     total[t] += len(lst)
                 total["undecoded"] += rows.undecoded

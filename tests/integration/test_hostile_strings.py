@@ -1,7 +1,7 @@
 """A NUL character in an on-chain string (anyone can put one in a prompt sent to the inference
 precompile) cannot stop the indexer: Postgres text and jsonb refuse U+0000, so decoded strings carry
-U+FFFD instead, and the log's exact bytes stay in og.raw_logs.data. Written through both paths:
-asyncpg's COPY of rows, and the decode process's COPY payloads (binary and text)."""
+U+FFFD instead, and the log's exact bytes stay in og.raw_logs.data. Written through the one COPY
+path (binary payloads), and through asyncpg's own COPY of the same records as a reference."""
 
 from __future__ import annotations
 
@@ -59,13 +59,17 @@ async def _check(conn: asyncpg.Connection, data: list[bytes]) -> None:
     assert STORED in tee
 
 
-@pytest.mark.parametrize("path", ["records", "binary", "text"])
+@pytest.mark.parametrize("path", ["records", "binary"])
 async def test_a_nul_in_an_on_chain_string_is_stored_not_fatal(pool: asyncpg.Pool, path: str) -> None:
     rows, data = _rows()
     async with pool.acquire() as conn:
-        payload: Any = rows
-        if path != "records":
-            payload = encode_rows(rows, await store.copy_types(conn) if path == "binary" else None)
         async with conn.transaction():
-            await store.write_rows(conn, 10740, payload, fresh=True)
+            if path == "records":  # the reference: asyncpg's own COPY of the same rows
+                for table, batch in rows.by_table.items():
+                    await conn.copy_records_to_table(
+                        table, schema_name="og", columns=list(type(batch[0]).columns()),
+                        records=[r.record() for r in batch],
+                    )
+            else:
+                await store.write_rows(conn, 10740, encode_rows(rows), fresh=True)
         await _check(conn, data)

@@ -1,40 +1,68 @@
-"""COPY text encoding of rows (the decode worker's output): NULLs, escapes, bytea, times, numbers."""
+"""COPY binary encoding of declared rows (the decode worker's output): tuple layout, NULLs, numeric."""
 
 from __future__ import annotations
 
+import struct
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import ClassVar
 
-from indexer.encode import EncodedRows, encode_rows, encode_table
-from indexer.rows import ROW_TYPES, BlockRow, RawLogRow, Rows, TeeEventRow
+import pytest
+
+from indexer.encode import EncodedRows, _b_decimal, _b_uint, encode_rows, encode_table
+from indexer.rows import Rows
+from indexer.tables import ROW_TYPES, BlockRow, RawLogRow, Row, TeeEventRow
 
 T = datetime(2026, 1, 1, 0, 0, 2, tzinfo=UTC)
 H = "0x" + "ab" * 32
+HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
 
 
-def test_raw_log_row_encodes_nulls_bytea_and_escapes() -> None:
-    row = RawLogRow(8453, 7, H, T, H, 3, 1, "0x" + "cd" * 20, H, None, None, None, b"\x00\xff", "decode_error",
+def _fields(payload: bytes) -> list[bytes | None]:
+    """The one tuple of a one-row COPY binary payload, field by field (None for NULL)."""
+    assert payload.startswith(HEADER) and payload.endswith(b"\xff\xff")
+    body = payload[len(HEADER):-2]
+    (n,) = struct.unpack(">h", body[:2])
+    out: list[bytes | None] = []
+    pos = 2
+    for _ in range(n):
+        (size,) = struct.unpack(">i", body[pos:pos + 4])
+        pos += 4
+        if size < 0:
+            out.append(None)
+        else:
+            out.append(body[pos:pos + size])
+            pos += size
+    assert pos == len(body)
+    return out
+
+
+def test_raw_log_row_is_one_tuple_with_nulls_bytea_and_text() -> None:
+    row = RawLogRow(8453, 7, H, T, H, 1, 3, "0x" + "cd" * 20, H, None, None, None, b"\x00\xff", "decode_error",
                     None, "bad\tdata\nat \\ 0")
-    line = encode_table(RawLogRow, [row]).decode()
-    assert line == (
-        f"8453\t7\t{H}\t2026-01-01T00:00:02+00:00\t{H}\t3\t1\t0x{'cd' * 20}\t{H}\t\\N\t\\N\t\\N\t\\\\x00ff\t"
-        "decode_error\t\\N\tbad\\tdata\\nat \\\\ 0\n"
-    )
+    f = _fields(encode_table(RawLogRow, [row]))
+    assert len(f) == len(RawLogRow.columns()) == 16
+    assert f[0] == struct.pack(">i", 8453) and f[1] == struct.pack(">q", 7)
+    assert f[3] == struct.pack(">q", 820_540_802_000_000)  # microseconds since 2000-01-01 UTC
+    assert f[5] == struct.pack(">i", 1) and f[6] == struct.pack(">i", 3)  # tx_index, then log_index
+    assert f[9:12] == [None, None, None]
+    assert f[12] == b"\x00\xff" and f[15] == b"bad\tdata\nat \\ 0"  # no escaping in binary
 
 
-def test_every_row_type_has_a_text_form_for_each_column() -> None:
-    from indexer.encode import _line_encoder
+def test_every_declared_row_type_has_a_binary_encoder() -> None:
+    from indexer.encode import _binary_encoder
 
     for rt in ROW_TYPES:
-        assert callable(_line_encoder(rt))
+        assert callable(_binary_encoder(rt))
 
 
-def test_numbers_booleans_and_json_text() -> None:
+def test_json_is_versioned_text_and_uint256_is_numeric() -> None:
     row = TeeEventRow(10740, 1, H, T, H, 0, "0x" + "11" * 20, "HeartbeatReceived", H, None, None,
                       2**255, None, '{"k":"a\\\\b"}')
-    fields = encode_table(TeeEventRow, [row]).decode().rstrip("\n").split("\t")
-    assert fields[11] == str(2**255)
-    assert fields[13] == '{"k":"a\\\\\\\\b"}'  # the JSON's escaped backslash, escaped again for COPY
+    f = _fields(encode_table(TeeEventRow, [row]))
+    assert f[11] == _b_uint(2**255)[4:]
+    assert f[13] == b'\x01{"k":"a\\\\b"}'
     rows = Rows()
     rows.add(BlockRow(1, 5, H, H, T))
     rows.add(row)
@@ -44,9 +72,45 @@ def test_numbers_booleans_and_json_text() -> None:
     assert [t.table for t in enc.tables] == ["blocks", "tee_events"]
 
 
-def test_decimal_amounts_keep_their_scale() -> None:
-    from indexer.rows import ApprovalRow
+def _numeric(ndigits: int, weight: int, sign: int, dscale: int, *digits: int) -> bytes:
+    return struct.pack(f">ihhHH{len(digits)}H", 8 + 2 * len(digits), ndigits, weight, sign, dscale, *digits)
 
-    row = ApprovalRow(8453, 1, H, T, H, 0, H[:42], H[:42], H[:42], 123, Decimal(123).scaleb(-18), True)
-    fields = encode_table(ApprovalRow, [row]).decode().rstrip("\n").split("\t")
-    assert fields[9:12] == ["123", "1.23E-16", "t"]  # Postgres reads 1.23E-16 with scale 18
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (0, _numeric(0, 0, 0, 0)),
+        (7, _numeric(1, 0, 0, 0, 7)),
+        (10000, _numeric(1, 1, 0, 0, 1)),
+        (12345678, _numeric(2, 1, 0, 0, 1234, 5678)),
+        (-123450000, _numeric(2, 2, 0x4000, 0, 1, 2345)),
+    ],
+)
+def test_integers_as_numeric(value: int, expected: bytes) -> None:
+    assert _b_uint(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (Decimal("0.5"), _numeric(1, -1, 0, 1, 5000)),
+        (Decimal("0.0005"), _numeric(1, -1, 0, 4, 5)),
+        (Decimal("1.50"), _numeric(2, 0, 0, 2, 1, 5000)),
+        (Decimal(123).scaleb(-18), _numeric(2, -4, 0, 18, 1, 2300)),  # 1.23E-16 with scale 18
+        (Decimal("-10000.5"), _numeric(3, 1, 0x4000, 1, 1, 0, 5000)),
+        (Decimal("1E+5"), _numeric(1, 1, 0, 0, 10)),
+        (Decimal("0.000"), _numeric(0, 0, 0, 3)),
+    ],
+)
+def test_decimals_as_numeric_keep_their_scale(value: Decimal, expected: bytes) -> None:
+    assert _b_decimal(value) == expected
+
+
+def test_a_column_without_a_declared_type_is_refused() -> None:
+    @dataclass(slots=True)
+    class Bad(Row):
+        TABLE: ClassVar[str] = "bad"
+        n: int
+
+    with pytest.raises(TypeError, match="annotate with a column type"):
+        Bad.columns()
