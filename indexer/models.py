@@ -1,4 +1,5 @@
-"""Typed read models (SQLModel) of the og tables, derived from their declarations in indexer.tables.
+"""Typed read models (SQLModel) of the og tables and views, derived from their declarations
+(indexer.tables, indexer.views).
 
 For Python users reading the database: `from indexer.models import Payment`, then SQLModel/SQLAlchemy
 as usual (`select(Payment).where(Payment.is_x402)`). Each class is generated from the table's one
@@ -21,8 +22,10 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     Integer,
+    Interval,
     LargeBinary,
     Numeric,
     SmallInteger,
@@ -34,8 +37,10 @@ from sqlmodel import Field, SQLModel
 
 from .tables import TABLES, Row, table_columns
 from .tables import Column as Declared
+from .views import VIEWS
 
-_RESERVED = {"registry": "registry_address", "metadata": "metadata_"}
+# Column name -> attribute name where SQLAlchemy declarative classes reserve the column's name.
+RENAMED_COLUMNS = {"registry": "registry_address", "metadata": "metadata_"}
 
 
 def _sa_type(c: Declared) -> TypeEngine[Any]:
@@ -52,6 +57,8 @@ def _sa_type(c: Declared) -> TypeEngine[Any]:
         "bytea": LargeBinary(),
         "timestamp with time zone": DateTime(timezone=True),
         "boolean": Boolean(),
+        "date": Date(),
+        "interval": Interval(),
     }
     return simple[base]
 
@@ -67,7 +74,7 @@ def _read_type(c: Declared) -> Any:
 
 
 def read_model(rt: type[Row]) -> type[SQLModel]:
-    """The SQLModel table class of a declared table (og schema), named after its row type."""
+    """The SQLModel table class of a declared table or view (og schema), named after its declaration."""
     annotations: dict[str, Any] = {}
     namespace: dict[str, Any] = {
         "__tablename__": rt.TABLE,
@@ -77,11 +84,11 @@ def read_model(rt: type[Row]) -> type[SQLModel]:
         "__annotations__": annotations,
     }
     for c in table_columns(rt):
-        attr = _RESERVED.get(c.name, c.name)
+        attr = RENAMED_COLUMNS.get(c.name, c.name)
         annotations[attr] = _read_type(c)
         column = Column(c.name, _sa_type(c), primary_key=c.name in rt.KEY, nullable=c.nullable)
         namespace[attr] = Field(default=None, sa_column=column) if c.nullable else Field(sa_column=column)
-    name = rt.__name__.removesuffix("Row")
+    name = rt.__name__.removesuffix("Row").removesuffix("View")
     return cast(type[SQLModel], types.new_class(name, (SQLModel,), {"table": True}, lambda ns: ns.update(namespace)))
 
 
@@ -90,11 +97,12 @@ M = TypeVar("M", bound=SQLModel)
 
 def from_record(model: type[M], record: Mapping[str, Any]) -> M:
     """A read model from a record keyed by column name (an asyncpg Record, a dict), validated."""
-    return model.model_validate({_RESERVED.get(k, k): v for k, v in record.items()})
+    return model.model_validate({RENAMED_COLUMNS.get(k, k): v for k, v in record.items()})
 
 
-MODELS: dict[str, type[SQLModel]] = {rt.TABLE: read_model(rt) for rt in TABLES}
+MODELS: dict[str, type[SQLModel]] = {rt.TABLE: read_model(rt) for rt in (*TABLES, *VIEWS)}
 
+# Tables
 Block = MODELS["blocks"]
 Transaction = MODELS["transactions"]
 RawLog = MODELS["raw_logs"]
@@ -108,22 +116,17 @@ IndexedRange = MODELS["indexed_ranges"]
 Tee = MODELS["tees"]
 Model = MODELS["models"]
 ChainState = MODELS["chain_state"]
-
-__all__ = [
-    "MODELS",
-    "Approval",
-    "Block",
-    "ChainState",
-    "IndexedRange",
-    "Inference",
-    "Model",
-    "Payment",
-    "RawLog",
-    "Settlement",
-    "Tee",
-    "TeeEvent",
-    "Transaction",
-    "X402Event",
-    "from_record",
-    "read_model",
-]
+# Views
+ChainHeads = MODELS["chain_heads"]
+Windows = MODELS["windows"]
+ModelInferences = MODELS["model_inferences"]
+DailyActivity = MODELS["daily_activity"]
+PayerStats = MODELS["payer_stats"]
+PayerRetention = MODELS["payer_retention"]
+ModelUsage = MODELS["model_usage"]
+ReturningPayersPerModel = MODELS["returning_payers_per_model"]
+CatalogVsUsage = MODELS["catalog_vs_usage"]
+TeeFleet = MODELS["tee_fleet"]
+VerificationCoverage = MODELS["verification_coverage"]
+DemandConcentration = MODELS["demand_concentration"]
+WindowSummary = MODELS["window_summary"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import types
 import typing
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from operator import attrgetter
 from typing import Annotated, Any, ClassVar
@@ -43,6 +43,8 @@ Jsonb = Annotated[str, PgType("jsonb")]
 Bytea = Annotated[bytes, PgType("bytea")]
 Timestamptz = Annotated[datetime, PgType("timestamp with time zone")]
 Bool = Annotated[bool, PgType("boolean")]
+Date = Annotated[date, PgType("date")]
+Interval = Annotated[timedelta, PgType("interval")]
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,8 @@ class Row:
     def columns(cls) -> tuple[str, ...]:
         return tuple(c.name for c in table_columns(cls))
 
-    def record(self) -> tuple[Any, ...]:
+    def values(self) -> tuple[Any, ...]:
+        """The row's column values, in column order."""
         return _getter(type(self))(self)  # type: ignore[no-any-return]
 
 

@@ -88,7 +88,7 @@ async def test_encoded_payloads_write_what_asyncpg_writes(pool: asyncpg.Pool) ->
             for rt in ROW_TYPES:
                 await conn.copy_records_to_table(
                     rt.TABLE, schema_name="og", columns=list(rt.columns()),
-                    records=[r.record() for r in rows.by_table[rt.TABLE]],
+                    records=[r.values() for r in rows.by_table[rt.TABLE]],
                 )
         expected = await _snapshot(conn)
         assert all(len(v) == 3 for v in expected.values())

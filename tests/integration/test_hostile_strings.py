@@ -68,7 +68,7 @@ async def test_a_nul_in_an_on_chain_string_is_stored_not_fatal(pool: asyncpg.Poo
                 for table, batch in rows.by_table.items():
                     await conn.copy_records_to_table(
                         table, schema_name="og", columns=list(type(batch[0]).columns()),
-                        records=[r.record() for r in batch],
+                        records=[r.values() for r in batch],
                     )
             else:
                 await store.write_rows(conn, 10740, encode_rows(rows), fresh=True)

@@ -8,17 +8,19 @@ import asyncpg
 
 from indexer import models
 from indexer.tables import TABLES, table_columns
+from indexer.views import VIEWS
 
 BOOKKEEPING = {"schema_migrations", "schema_views"}  # migrate's own tables, not og-indexer's data
 
 
-async def _schema(conn: asyncpg.Connection) -> dict[str, list[tuple[str, str, bool]]]:
+async def _schema(conn: asyncpg.Connection, kind: str = "BASE TABLE") -> dict[str, list[tuple[str, str, bool]]]:
     recs = await conn.fetch(
         "select c.table_name, c.column_name, c.data_type, c.numeric_precision, c.numeric_scale,"
         " c.is_nullable from information_schema.columns c join information_schema.tables t"
         " on t.table_schema = c.table_schema and t.table_name = c.table_name"
-        " where c.table_schema = 'og' and t.table_type = 'BASE TABLE'"
-        " order by c.table_name, c.ordinal_position"
+        " where c.table_schema = 'og' and t.table_type = $1"
+        " order by c.table_name, c.ordinal_position",
+        kind,
     )
     out: dict[str, list[tuple[str, str, bool]]] = {}
     for r in recs:
@@ -51,12 +53,23 @@ async def test_every_declaration_equals_the_migrated_table(pool: asyncpg.Pool) -
         assert keys[rt.TABLE] == rt.KEY, rt.TABLE
 
 
+async def test_every_view_declaration_equals_the_built_view(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn:
+        schema = await _schema(conn, "VIEW")
+    assert {v.TABLE for v in VIEWS} == set(schema)
+    for v in VIEWS:
+        # Postgres reports every view column as nullable: names, types and order are compared.
+        declared = [(c.name, c.pg.name) for c in table_columns(v)]
+        assert declared == [(name, kind) for name, kind, _ in schema[v.TABLE]], v.TABLE
+        assert set(v.KEY) <= set(v.columns()) and v.KEY, v.TABLE
+
+
 async def test_read_models_carry_the_declared_columns_and_read_rows(pool: asyncpg.Pool) -> None:
-    for rt in TABLES:
+    for rt in (*TABLES, *VIEWS):
         table = models.MODELS[rt.TABLE].__table__  # type: ignore[attr-defined]
         assert table.schema == "og" and table.name == rt.TABLE
         assert [c.name for c in table.columns] == list(rt.columns())
-        assert tuple(c.name for c in table.primary_key.columns) == rt.KEY
+        assert {c.name for c in table.primary_key.columns} == set(rt.KEY)
         assert [c.nullable for c in table.columns] == [c.nullable for c in table_columns(rt)]
     async with pool.acquire() as conn:
         await conn.execute(

@@ -205,3 +205,15 @@ async def test_catalog_vs_usage_equals_truth(indexed: asyncpg.Pool, truth: Groun
     assert g["used_models"] == len(used)
     assert g["listed_never_used"] == len(listed - used) > 0
     assert g["used_not_listed"] == len(used - listed) > 0
+
+
+async def test_every_row_of_every_view_reads_as_its_typed_model(indexed: asyncpg.Pool) -> None:
+    from indexer import models
+    from indexer.views import VIEWS
+
+    for v in VIEWS:
+        recs = await indexed.fetch(f"select * from og.{v.TABLE}")
+        assert recs, v.TABLE
+        for rec in recs:
+            row = models.from_record(models.MODELS[v.TABLE], rec)
+            assert [getattr(row, models.RENAMED_COLUMNS.get(c, c)) for c in v.columns()] == list(rec.values()), v.TABLE

@@ -1,0 +1,258 @@
+"""The og views' columns, declared once with their Postgres types: what a row of each view is.
+
+The SQL in sql/views/ defines the views; these declarations give them typed read models
+(indexer.models) and hold the documented columns in one place. tests/integration/test_tables.py
+proves them equal to the built views (names, types, order). Postgres does not record whether a
+view's column can be NULL, so every column outside a view's grain (KEY) is declared nullable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from .tables import Bool, Date, Int2, Int4, Int8, Interval, Numeric, Row, Text, Timestamptz
+
+
+@dataclass(slots=True)
+class ChainHeadsView(Row):
+    """One row per indexed chain: its latest indexed block."""
+
+    TABLE: ClassVar[str] = "chain_heads"
+    KEY: ClassVar[tuple[str, ...]] = ("chain_id",)
+    chain_id: Int4
+    head_block: Int8 | None
+    head_time: Timestamptz | None
+    payments_chain: Bool | None
+    inference_chain: Bool | None
+
+
+@dataclass(slots=True)
+class WindowsView(Row):
+    """One row per window (7d, 30d, all), anchored at each chain's latest indexed block time."""
+
+    TABLE: ClassVar[str] = "windows"
+    KEY: ClassVar[tuple[str, ...]] = ("window",)
+    ord: Int4 | None
+    window: Text
+    span: Interval | None
+    payments_head_at: Timestamptz | None
+    payments_from: Timestamptz | None
+    inference_head_at: Timestamptz | None
+    inference_from: Timestamptz | None
+
+
+@dataclass(slots=True)
+class ModelInferencesView(Row):
+    """One row per on-chain record that names (or could name) a model, with its attribution."""
+
+    TABLE: ClassVar[str] = "model_inferences"
+    KEY: ClassVar[tuple[str, ...]] = ("chain_id", "block_number", "log_index")
+    chain_id: Int4
+    block_number: Int8
+    log_index: Int4
+    tx_hash: Text | None
+    block_time: Timestamptz | None
+    record: Text | None
+    source: Text | None
+    model: Text | None
+    model_raw: Text | None
+    attribution: Text | None
+    payer: Text | None
+    inferences: Numeric | None
+    mode_name: Text | None
+
+
+@dataclass(slots=True)
+class DailyActivityView(Row):
+    """One row per UTC day with any activity."""
+
+    TABLE: ClassVar[str] = "daily_activity"
+    KEY: ClassVar[tuple[str, ...]] = ("day",)
+    day: Date
+    settled_inferences: Numeric | None
+    verified_inferences: Int8 | None
+    batches: Int8 | None
+    individual_settlements: Int8 | None
+    payments: Int8 | None
+    payers: Int8 | None
+    new_payers: Int8 | None
+    returning_payers: Int8 | None
+    revenue_opg: Numeric | None
+    heartbeating_tees: Int8 | None
+    legacy_path_inferences: Int8 | None
+
+
+@dataclass(slots=True)
+class PayerStatsView(Row):
+    """One row per payer."""
+
+    TABLE: ClassVar[str] = "payer_stats"
+    KEY: ClassVar[tuple[str, ...]] = ("payer",)
+    payer: Text
+    first_payment_at: Timestamptz | None
+    last_payment_at: Timestamptz | None
+    payments: Int8 | None
+    active_days: Int8 | None
+    total_opg: Numeric | None
+    returning: Bool | None
+    payments_7d: Int8 | None
+    total_opg_7d: Numeric | None
+    payments_30d: Int8 | None
+    total_opg_30d: Numeric | None
+
+
+@dataclass(slots=True)
+class PayerRetentionView(Row):
+    """One row per (cohort week, week offset)."""
+
+    TABLE: ClassVar[str] = "payer_retention"
+    KEY: ClassVar[tuple[str, ...]] = ("cohort_week", "week_offset")
+    cohort_week: Date
+    week_offset: Int4
+    cohort_size: Int8 | None
+    active_payers: Int8 | None
+    retention: Numeric | None
+
+
+@dataclass(slots=True)
+class ModelUsageView(Row):
+    """One row per (model, attribution); model is NULL on the unattributed row."""
+
+    TABLE: ClassVar[str] = "model_usage"
+    KEY: ClassVar[tuple[str, ...]] = ("model", "attribution")
+    model: Text | None
+    attribution: Text
+    inferences: Numeric | None
+    payers: Int8 | None
+    first_seen_at: Timestamptz | None
+    last_seen_at: Timestamptz | None
+    inferences_7d: Numeric | None
+    inferences_30d: Numeric | None
+    listed: Bool | None
+
+
+@dataclass(slots=True)
+class ReturningPayersPerModelView(Row):
+    """One row per (model, attribution)."""
+
+    TABLE: ClassVar[str] = "returning_payers_per_model"
+    KEY: ClassVar[tuple[str, ...]] = ("model", "attribution")
+    model: Text | None
+    attribution: Text
+    inferences: Numeric | None
+    payers: Int8 | None
+    returning_payers: Int8 | None
+    returning_share: Numeric | None
+    repeat_inferences: Numeric | None
+
+
+@dataclass(slots=True)
+class CatalogVsUsageView(Row):
+    """Exactly one row: listed against used models (keyed by its counts, the view has no grain)."""
+
+    TABLE: ClassVar[str] = "catalog_vs_usage"
+    KEY: ClassVar[tuple[str, ...]] = ("listed_models", "used_models")
+    listed_models: Int8
+    used_models: Int8
+    active_models_7d: Int8 | None
+    active_models_30d: Int8 | None
+    listed_never_used: Int8 | None
+    used_not_listed: Int8 | None
+    active_share_30d: Numeric | None
+    attributed_share: Numeric | None
+
+
+@dataclass(slots=True)
+class TeeFleetView(Row):
+    """One row per TEE per registry deployment."""
+
+    TABLE: ClassVar[str] = "tee_fleet"
+    KEY: ClassVar[tuple[str, ...]] = ("chain_id", "registry", "tee_id")
+    tee_id: Text
+    owner: Text | None
+    tee_type: Int2 | None
+    registered_at: Timestamptz | None
+    enabled: Bool | None
+    last_heartbeat_at: Timestamptz | None
+    heartbeats: Int8 | None
+    live: Bool | None
+    individual_settlements: Int8 | None
+    chain_id: Int4
+    registry: Text
+    tee_type_name: Text | None
+    heartbeat_age_s: Int8 | None
+    payment_address: Text | None
+    endpoint: Text | None
+
+
+@dataclass(slots=True)
+class VerificationCoverageView(Row):
+    """One row per UTC day with a trusted settlement or a legacy inference."""
+
+    TABLE: ClassVar[str] = "verification_coverage"
+    KEY: ClassVar[tuple[str, ...]] = ("day",)
+    day: Date
+    settled_inferences: Numeric | None
+    verified_inferences: Int8 | None
+    verified_share: Numeric | None
+    batch_inferences: Numeric | None
+    legacy_inferences: Numeric | None
+    individual_inferences: Numeric | None
+    legacy_path_inferences: Int8 | None
+    legacy_path_verified_inferences: Int8 | None
+
+
+@dataclass(slots=True)
+class DemandConcentrationView(Row):
+    """One row per window (7d, 30d, all)."""
+
+    TABLE: ClassVar[str] = "demand_concentration"
+    KEY: ClassVar[tuple[str, ...]] = ("window",)
+    window: Text
+    payers: Int8 | None
+    revenue_opg: Numeric | None
+    top1_share: Numeric | None
+    top10_share: Numeric | None
+    hhi: Numeric | None
+
+
+@dataclass(slots=True)
+class WindowSummaryView(Row):
+    """One row per window (7d, 30d, all): the report's headline figures."""
+
+    TABLE: ClassVar[str] = "window_summary"
+    KEY: ClassVar[tuple[str, ...]] = ("window",)
+    window: Text
+    payments_head_at: Timestamptz | None
+    inference_head_at: Timestamptz | None
+    payments: Int8 | None
+    payers: Int8 | None
+    new_payers: Int8 | None
+    returning_payers: Int8 | None
+    revenue_opg: Numeric | None
+    settled_inferences: Numeric | None
+    verified_inferences: Int8 | None
+    verified_share: Numeric | None
+    batch_inferences: Numeric | None
+    individual_inferences: Numeric | None
+    legacy_inferences: Numeric | None
+    legacy_path_inferences: Int8 | None
+    legacy_path_verified_inferences: Int8 | None
+
+
+VIEWS: tuple[type[Row], ...] = (
+    ChainHeadsView,
+    WindowsView,
+    ModelInferencesView,
+    DailyActivityView,
+    PayerStatsView,
+    PayerRetentionView,
+    ModelUsageView,
+    ReturningPayersPerModelView,
+    CatalogVsUsageView,
+    TeeFleetView,
+    VerificationCoverageView,
+    DemandConcentrationView,
+    WindowSummaryView,
+)
