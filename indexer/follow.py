@@ -80,7 +80,7 @@ class Follower:
         self.stats = FollowStats()
         self.wake = asyncio.Event()  # set by a newHeads subscription to poll at once
         # One span control for catch-up and live steps: a provider's refusal is remembered by both.
-        self.spans = SpanControl(min(opts.live_span, chain.max_block_range))
+        self.spans = SpanControl(chain.max_block_range)
 
     @property
     def depth(self) -> int:
@@ -147,7 +147,7 @@ class Follower:
         if lo > head:
             return Outcome.NOTHING_NEW
         while True:
-            hi = min(head, lo + self.spans.span - 1)
+            hi = min(head, lo + min(self.opts.live_span, self.spans.span) - 1)
             try:
                 n_logs, _rows, written = await index_range(
                     self.rpc, self.pool, self.chain, lo, hi, headers_from=window_lo if self.depth else None

@@ -45,7 +45,10 @@ class Discontinuity(StoreError):
     since one of the two was fetched. block_number is the stored block now in doubt."""
 
     def __init__(self, chain_id: int, block_number: int, detail: str) -> None:
-        super().__init__(f"chain {chain_id}: {detail}")
+        super().__init__(
+            f"chain {chain_id}: {detail}: the chain reorganised, nothing was written "
+            "(og-indexer run rolls a reorg back, or stops naming the repair)"
+        )
         self.chain_id = chain_id
         self.block_number = block_number
 
