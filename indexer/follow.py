@@ -232,7 +232,7 @@ class Follower:
         if good is not None:
             repair = (
                 f"the last stored block still canonical is {good}. Repair: og-indexer rollback --chain {name} "
-                f"--from-block {good + 1}, then run again (or raise finality_depth)"
+                f"--from-block {good + 1}, then run again"
             )
         else:
             repair = (
