@@ -316,9 +316,9 @@ class Follower:
                         now - self.stats.last_progress,
                         self.stats.last_error,
                     )
-                if outcome is Outcome.LAGGING:
-                    interval = self.opts.poll_min_s  # the node (or the next URL) should catch up soon
-                else:
+                if outcome is Outcome.LAGGING and len(self.rpc.urls) > 1:
+                    interval = self.opts.poll_min_s  # ask the next URL soon
+                else:  # nothing new, or the only node is behind: wait, backing off
                     interval = min(self.opts.poll_max_s, interval * 1.5) if error is None else self.opts.poll_max_s
             try:
                 await self._save_state(not idle, error, outcome is Outcome.REORG, lagging=outcome is Outcome.LAGGING)
