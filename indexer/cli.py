@@ -459,3 +459,45 @@ def run_cmd(
 
     run(with_pool(state, go))
     click.echo("stopped cleanly")
+
+
+@main.command("rollback")
+@CHAIN
+@click.option(
+    "--from-block",
+    type=click.IntRange(0),
+    required=True,
+    help="First block to delete: every row of the chain at or above it goes (the stop message names it).",
+)
+@click.option("--yes", is_flag=True, help="Confirm the deletion.")
+@pass_state
+def rollback_cmd(state: State, chain: str, from_block: int, yes: bool) -> None:
+    """Repair a chain stopped by a reorg deeper than its window: delete its rows at or above a block
+    in one transaction, cut its checkpoint back, and let `run` follow it again from there. The block
+    below must be stored with its canonical hash (or not stored at all)."""
+    if not yes:
+        raise click.UsageError(f"this deletes every {chain} row at or above block {from_block}; add --yes")
+    cfg = state.config.chain(chain)
+
+    async def go(pool: asyncpg.Pool) -> dict[str, int]:
+        async with RpcClient(cfg.rpc_urls, chain_name=cfg.name) as rpc:
+            await rpc.check_chain_id(cfg.chain_id)
+            below = from_block - 1
+            canonical = (await rpc.blocks([below]))[below].hash if below >= 0 else ""
+        async with pool.acquire() as conn:
+            await prepare(conn)
+            async with conn.transaction():
+                await store.lock_chain(conn, cfg.chain_id)
+                stored = await store.hash_at(conn, cfg.chain_id, below) if below >= 0 else None
+                if stored is not None and stored != canonical:
+                    raise store.StoreError(
+                        f"{chain} block {below} is stored as {stored} but the node's is {canonical}: "
+                        "the fork is lower, roll back from a lower block"
+                    )
+                deleted = await store.rollback(conn, cfg.chain_id, from_block, canonical)
+                await store.clear_stopped(conn, cfg.chain_id)
+        return deleted
+
+    deleted = run(with_pool(state, go))
+    n = sum(deleted.values())
+    click.echo(f"{chain}: {n} rows at or above block {from_block} deleted; `run` indexes from there again")

@@ -1,4 +1,5 @@
-"""`og-indexer run`: followers for several chains in one process, signals, newHeads, metrics."""
+"""`og-indexer run`: followers for several chains in one process, each failing alone; signals,
+newHeads, metrics and health."""
 
 from __future__ import annotations
 
@@ -16,8 +17,13 @@ from aiohttp import web
 from .config import ChainConfig
 from .follow import Follower, FollowOptions
 from .rpc import RpcClient
+from .sync import SyncError
 
 log = logging.getLogger("og_indexer.service")
+
+
+class ChainsStopped(SyncError):
+    """`run` ended with chains stopped (the others were followed meanwhile): a non-zero exit."""
 
 
 def http_url(url: str) -> str:
@@ -72,6 +78,8 @@ def metrics_text(followers: Sequence[Follower]) -> str:
         "# TYPE og_indexer_stalled gauge",
         "# TYPE og_indexer_rpc_calls_total counter",
         "# TYPE og_indexer_rpc_errors_total counter",
+        "# TYPE og_indexer_lagging_answers_total counter",
+        "# TYPE og_indexer_stopped gauge",
     ]
     for f in followers:
         c = f'chain="{f.chain.name}"'
@@ -88,6 +96,8 @@ def metrics_text(followers: Sequence[Follower]) -> str:
             f"og_indexer_reorgs_total{{{c}}} {s.reorgs}",
             f"og_indexer_errors_total{{{c}}} {s.errors}",
             f"og_indexer_stalled{{{c}}} {int(s.stalled)}",
+            f"og_indexer_lagging_answers_total{{{c}}} {s.lagging}",
+            f"og_indexer_stopped{{{c}}} {int(s.stopped is not None)}",
         ]
         for method, n in sorted(f.rpc.stats.calls.items()):
             lines.append(f'og_indexer_rpc_calls_total{{{c},method="{method}"}} {n}')
@@ -96,13 +106,28 @@ def metrics_text(followers: Sequence[Follower]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def health_report(followers: Sequence[Follower]) -> dict[str, dict[str, object]]:
+    """Per chain: head, tip, and healthy unless stopped or stalled (/health answers 503 then)."""
+    return {
+        f.chain.name: {
+            "healthy": f.stats.stopped is None and not f.stats.stalled,
+            "head": f.stats.head,
+            "tip": f.stats.tip,
+            "stalled": f.stats.stalled,
+            "stopped": f.stats.stopped,
+        }
+        for f in followers
+    }
+
+
 async def start_metrics(port: int, followers: Sequence[Follower]) -> web.AppRunner:
     async def handle(_: web.Request) -> web.Response:
         return web.Response(text=metrics_text(followers), content_type="text/plain")
 
     async def health(_: web.Request) -> web.Response:
-        body = {f.chain.name: {"head": f.stats.head, "tip": f.stats.tip, "stalled": f.stats.stalled} for f in followers}
-        return web.Response(body=orjson.dumps(body), content_type="application/json")
+        body = health_report(followers)
+        ok = all(c["healthy"] for c in body.values())
+        return web.Response(body=orjson.dumps(body), status=200 if ok else 503, content_type="application/json")
 
     app = web.Application()
     app.router.add_get("/metrics", handle)
@@ -121,7 +146,9 @@ async def run_service(
     metrics_port: int | None = None,
     stop: asyncio.Event | None = None,
 ) -> None:
-    """Follow every chain until SIGINT/SIGTERM (or `stop`); each stops cleanly between transactions."""
+    """Follow every chain until SIGINT/SIGTERM (or `stop`), or until every chain has stopped; each
+    stops cleanly between transactions. A chain that must stop (a reorg too deep) stops alone while
+    the others go on; the call then ends with ChainsStopped naming it."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -134,22 +161,43 @@ async def run_service(
             await client.check_chain_id(chain.chain_id)
             followers.append(Follower(client, pool, chain, opts))
         runner = await start_metrics(metrics_port, followers) if metrics_port else None
-        tasks = [asyncio.create_task(f.run(stop), name=f"follow-{f.chain.name}") for f in followers]
+        follows = {asyncio.create_task(f.run(stop), name=f"follow-{f.chain.name}"): f for f in followers}
+        subscriptions = []
         for f in followers:
             ws = next((u for u in f.chain.rpc_urls if u.startswith(("ws://", "wss://"))), None)
             if ws:
-                tasks.append(asyncio.create_task(subscribe_new_heads(ws, f, stop)))
+                subscriptions.append(asyncio.create_task(subscribe_new_heads(ws, f, stop)))
         try:
-            done, _ = await asyncio.wait(tasks[: len(followers)], return_when=asyncio.FIRST_EXCEPTION)
-            for t in done:
-                if t.exception() is not None:
-                    stop.set()
-                    raise t.exception()  # type: ignore[misc]
+            await _until_all_end(follows)
         finally:
             stop.set()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(*follows, *subscriptions, return_exceptions=True)
             if runner is not None:
                 await runner.cleanup()
     finally:
         for c in clients:
             await c.close()
+    stopped = [f for f in followers if f.stats.stopped is not None]
+    if stopped:
+        raise ChainsStopped("; ".join(f"{f.chain.name} stopped: {f.stats.stopped}" for f in stopped))
+
+
+async def _until_all_end(follows: dict[asyncio.Task[None], Follower]) -> None:
+    """Wait for every follower: a chain that fails stops alone (loudly), the others go on."""
+    pending = set(follows)
+    while pending:
+        done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+        for t in done:
+            f = follows[t]
+            if t.cancelled() or t.exception() is None:
+                continue
+            e = t.exception()
+            if f.stats.stopped is None:
+                f.stats.stopped = f"{type(e).__name__}: {e}"
+                log.error("chain_stopped chain=%s reason=%s", f.chain.name, f.stats.stopped)
+            if pending:
+                log.error(
+                    "following_on chain_stopped=%s still_followed=%s",
+                    f.chain.name,
+                    ",".join(follows[p].chain.name for p in pending),
+                )

@@ -40,6 +40,10 @@ async def chain_status(conn: store.Conn, chain: ChainConfig, offline: bool) -> d
             "last_error": follower["last_error"],
             "last_error_at": follower["last_error_at"].isoformat() if follower["last_error_at"] else None,
             "reorgs": follower["reorgs"],
+            "last_error_resolved_at": _iso(follower["last_error_resolved_at"]),
+            "lagging_answers": follower["lagging_answers"],
+            "stopped": follower["stopped_reason"],
+            "stopped_at": _iso(follower["stopped_at"]),
         }
     )
     if not offline:
@@ -54,6 +58,10 @@ async def chain_status(conn: store.Conn, chain: ChainConfig, offline: bool) -> d
         except RpcError as e:
             out["rpc_error"] = str(e)
     return out
+
+
+def _iso(t: Any) -> str | None:
+    return None if t is None else str(t.isoformat())
 
 
 def render_status(report: list[dict[str, Any]]) -> None:
@@ -71,11 +79,18 @@ def render_status(report: list[dict[str, Any]]) -> None:
             t.add_row(f"rows: {table}", f"{n:,}")
         f = s["follower"]
         if f is not None:
-            t.add_row("follower (og-indexer run)", f"last seen {f['updated_at']}, reorgs {f['reorgs']}")
+            t.add_row(
+                "follower (og-indexer run)",
+                f"last seen {f['updated_at']}, reorgs {f['reorgs']}, lagging node answers {f['lagging_answers']}",
+            )
+            if f["stopped"]:
+                t.add_row("[bold red]STOPPED[/]", f"since {f['stopped_at']}: {f['stopped']}")
             if f["stalled_since"]:
                 t.add_row("[bold red]STALLED[/]", f"no progress since {f['last_progress_at']} while the head moved")
-            if f["last_error"]:
-                t.add_row("last error", f"{f['last_error_at']}: {f['last_error']}")
+            if f["last_error"] and not f["stopped"]:
+                resolved = f["last_error_resolved_at"]
+                label = f"last error (resolved {resolved})" if resolved else "[bold red]last error[/]"
+                t.add_row(label, f"{f['last_error_at']}: {f['last_error']}")
         undecoded = s["undecoded"]
         t.add_row(
             "kept raw (undecoded)",

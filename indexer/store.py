@@ -42,6 +42,19 @@ class HashMismatch(StoreError):
         self.block_number = block_number
 
 
+class Discontinuity(StoreError):
+    """A range does not chain onto a stored neighbouring block by parent hash: the chain reorganised
+    since one of the two was fetched. block_number is the stored block now in doubt."""
+
+    def __init__(self, chain_id: int, block_number: int, detail: str) -> None:
+        super().__init__(
+            f"chain {chain_id}: {detail}: the chain reorganised, nothing was written "
+            "(og-indexer run rolls a reorg back, or stops naming the repair)"
+        )
+        self.chain_id = chain_id
+        self.block_number = block_number
+
+
 @dataclass(frozen=True)
 class Range:
     lo: int
@@ -289,12 +302,41 @@ async def add_range(conn: Conn, chain_id: int, lo: int, hi: int, hi_hash: str) -
     )
 
 
+async def check_seams(conn: Conn, chain_id: int, lo: int, hi: int, lo_parent: str, hi_hash: str) -> None:
+    """Prove that [lo, hi] chains onto what is stored around it: block lo's parent is the stored
+    block lo - 1 (header or checkpoint hash), and a stored block hi + 1 has block hi as its parent.
+    Where nothing is stored there is nothing to prove. Raises Discontinuity (caller holds the lock)."""
+    below = await hash_at(conn, chain_id, lo - 1)
+    if below is not None and below != lo_parent:
+        raise Discontinuity(
+            chain_id, lo - 1, f"block {lo} has parent {lo_parent}, but the stored block {lo - 1} is {below}"
+        )
+    above = await conn.fetchval(
+        "select parent_hash from og.blocks where chain_id = $1 and block_number = $2", chain_id, hi + 1
+    )
+    if above is not None and above != hi_hash:
+        raise Discontinuity(
+            chain_id, hi + 1, f"the stored block {hi + 1} has parent {above}, but block {hi} is {hi_hash}"
+        )
+
+
 async def commit_range(
-    conn: Conn, chain_id: int, lo: int, hi: int, hi_hash: str, rows: EncodedRows
+    conn: Conn,
+    chain_id: int,
+    lo: int,
+    hi: int,
+    hi_hash: str,
+    rows: EncodedRows,
+    *,
+    lo_parent: str | None = None,
 ) -> dict[str, int]:
-    """One transaction: the range's rows and its checkpoint, so a crash leaves both or neither."""
+    """One transaction: the range's rows and its checkpoint, so a crash leaves both or neither.
+    With lo_parent (block lo's parent hash), the range must chain onto the stored blocks around it
+    (check_seams), else Discontinuity and nothing is written."""
     async with conn.transaction():
         await lock_chain(conn, chain_id)
+        if lo_parent is not None:
+            await check_seams(conn, chain_id, lo, hi, lo_parent, hi_hash)
         fresh = not await overlaps_indexed(conn, chain_id, lo, hi)
         written = await write_rows(conn, chain_id, rows, fresh=fresh, block_range=(lo, hi))
         await add_range(conn, chain_id, lo, hi, hi_hash)
@@ -419,6 +461,19 @@ async def stored_hashes(conn: Conn, chain_id: int, lo: int, hi: int) -> dict[int
     return {int(r["block_number"]): str(r["block_hash"]) for r in recs}
 
 
+async def hashes_below(conn: Conn, chain_id: int, below: int, limit: int) -> dict[int, str]:
+    """The `limit` highest stored block headers under block `below` (where to look for the last
+    block still canonical after a reorg deeper than the window)."""
+    recs = await conn.fetch(
+        "select block_number, block_hash from og.blocks where chain_id = $1 and block_number < $2"
+        " order by block_number desc limit $3",
+        chain_id,
+        below,
+        limit,
+    )
+    return {int(r["block_number"]): str(r["block_hash"]) for r in recs}
+
+
 async def rollback(conn: Conn, chain_id: int, fork: int, ancestor_hash: str) -> dict[str, int]:
     """Delete every row at or above the fork block and cut the checkpoint back to fork - 1, in the
     caller's transaction; TEE state is recomputed from what remains."""
@@ -474,14 +529,19 @@ async def save_chain_state(
     error: str | None,
     stalled: bool,
     reorg: bool = False,
+    recovered: bool = False,
+    lagging: int = 0,
 ) -> None:
+    """What the follower saw this pass. A new error clears its resolved time; `recovered` (a pass
+    that made progress or found the chain caught up, without error) marks the last error resolved;
+    `lagging` adds answers whose head was below the stored tip."""
     await conn.execute(
         """
         insert into og.chain_state as s (chain_id, head, head_time, tip, last_progress_at, last_error,
-                                         last_error_at, stalled_since, reorgs, updated_at)
+                                         last_error_at, stalled_since, reorgs, lagging_answers, updated_at)
         values ($1, $2, to_timestamp($3), $4, case when $5 then now() end, $6,
                 case when $6::text is not null then now() end, case when $7 then now() end,
-                case when $8 then 1 else 0 end, now())
+                case when $8 then 1 else 0 end, $10, now())
         on conflict (chain_id) do update set
             head = coalesce(excluded.head, s.head),
             head_time = coalesce(excluded.head_time, s.head_time),
@@ -489,8 +549,13 @@ async def save_chain_state(
             last_progress_at = coalesce(excluded.last_progress_at, s.last_progress_at),
             last_error = coalesce(excluded.last_error, s.last_error),
             last_error_at = coalesce(excluded.last_error_at, s.last_error_at),
+            last_error_resolved_at = case
+                when excluded.last_error is not null then null
+                when $9 and s.last_error is not null then coalesce(s.last_error_resolved_at, now())
+                else s.last_error_resolved_at end,
             stalled_since = case when $7 then coalesce(s.stalled_since, now()) end,
             reorgs = s.reorgs + excluded.reorgs,
+            lagging_answers = s.lagging_answers + excluded.lagging_answers,
             updated_at = now()
         """,
         chain_id,
@@ -501,4 +566,50 @@ async def save_chain_state(
         error,
         stalled,
         reorg,
+        recovered,
+        lagging,
     )
+
+
+async def mark_stopped(conn: Conn, chain_id: int, reason: str) -> None:
+    """Record that the chain must not be followed until repaired (kept across restarts)."""
+    await conn.execute(
+        """
+        insert into og.chain_state as s (chain_id, last_error, last_error_at, stopped_reason, stopped_at)
+        values ($1, $2, now(), $2, now())
+        on conflict (chain_id) do update set
+            last_error = $2, last_error_at = now(), last_error_resolved_at = null, stopped_reason = $2,
+            stopped_at = case when s.stopped_reason is null then now() else s.stopped_at end,
+            updated_at = now()
+        """,
+        chain_id,
+        reason,
+    )
+
+
+async def stopped_reason(conn: Conn, chain_id: int) -> str | None:
+    """Why the chain is stopped (mark_stopped), or None when it may be followed."""
+    reason: str | None = await conn.fetchval(
+        "select stopped_reason from og.chain_state where chain_id = $1", chain_id
+    )
+    return reason
+
+
+async def clear_stopped(conn: Conn, chain_id: int) -> None:
+    """The repair was made: the chain may be followed again; its stop becomes a resolved error."""
+    await conn.execute(
+        "update og.chain_state set stopped_reason = null, stopped_at = null,"
+        " last_error_resolved_at = now(), updated_at = now() where chain_id = $1 and stopped_reason is not null",
+        chain_id,
+    )
+
+
+async def hash_at(conn: Conn, chain_id: int, block_number: int) -> str | None:
+    """The stored hash of a block: its header, else the checkpoint that ends there."""
+    found: str | None = await conn.fetchval(
+        "select coalesce((select block_hash from og.blocks where chain_id = $1 and block_number = $2),"
+        " (select to_hash from og.indexed_ranges where chain_id = $1 and to_block = $2))",
+        chain_id,
+        block_number,
+    )
+    return found

@@ -117,7 +117,7 @@ def addresses_for(chain: ChainConfig, lo: int, hi: int) -> list[str]:
 async def fetch_range(
     rpc: RpcClient, chain: ChainConfig, lo: int, hi: int, headers_from: int | None = None
 ) -> tuple[list[Log], dict[int, Block], dict[str, Tx]]:
-    """Logs of [lo, hi] with the headers of their blocks (and of hi, the checkpoint) and the
+    """Logs of [lo, hi] with the headers of their blocks (and of lo and hi, the seams) and the
     transactions their rows read (rows.tx_reader), checked against each other; an inconsistent
     answer is fetched again.
     With headers_from, every header from there to hi is fetched too and must chain by parent hash
@@ -127,7 +127,7 @@ async def fetch_range(
     problem: str | None = None
     for attempt in range(4):
         logs = await rpc.get_logs(addresses, lo, hi) if addresses else []
-        wanted = {g.block_number for g in logs} | {hi}
+        wanted = {g.block_number for g in logs} | {lo, hi}
         if headers_from is not None:
             wanted |= set(range(max(lo, headers_from), hi + 1))
         blocks = await rpc.blocks(wanted)
@@ -162,14 +162,6 @@ def _inconsistency(logs: Sequence[Log], blocks: dict[int, Block], txs: dict[str,
     return None
 
 
-class ParentMismatch(SyncError):
-    """The first block of a range does not build on the stored block before it: a reorg."""
-
-    def __init__(self, block_number: int, parent: str, stored: str) -> None:
-        super().__init__(f"block {block_number} has parent {parent}, stored block {block_number - 1} is {stored}")
-        self.block_number = block_number
-
-
 async def index_range(
     rpc: RpcClient,
     pool: asyncpg.Pool,
@@ -178,34 +170,32 @@ async def index_range(
     hi: int,
     *,
     headers_from: int | None = None,
-    parent: str | None = None,
     stages: StageTimes | None = None,
     decoder: Executor | None = None,
 ) -> tuple[int, EncodedRows, dict[str, int]]:
-    """Fetch, decode and commit one range (rows + checkpoint in one transaction). With `parent`,
-    block lo must build on that hash, else ParentMismatch and nothing is written. With `decoder`
+    """Fetch, decode and commit one range (rows + checkpoint in one transaction). The range must
+    chain onto the stored blocks around it by parent hash, else store.Discontinuity (a reorg) and
+    nothing is written; the headers of lo and hi are stored for the next seam. With `decoder`
     (a process pool), the range is decoded and encoded there while this process fetches and writes
     other ranges."""
-    if parent is not None:
-        headers_from = lo if headers_from is None else min(headers_from, lo)
     t0 = time.perf_counter()
     logs, blocks, txs = await fetch_range(rpc, chain, lo, hi, headers_from)
-    if parent is not None and blocks[lo].parent_hash != parent:
-        raise ParentMismatch(lo, blocks[lo].parent_hash, parent)
     t1 = time.perf_counter()
     window = [b for n, b in blocks.items() if headers_from is not None and n >= headers_from]
     rows: EncodedRows
     if decoder is None:
-        rows = encode_rows(build_rows(chain, logs, blocks, txs, checkpoint_blocks=[blocks[hi], *window]))
+        rows = encode_rows(build_rows(chain, logs, blocks, txs, checkpoint_blocks=[blocks[lo], blocks[hi], *window]))
     else:
         rows = await asyncio.get_running_loop().run_in_executor(
-            decoder, decode_range, chain, pack_fetched(logs, txs), blocks, [blocks[hi], *window]
+            decoder, decode_range, chain, pack_fetched(logs, txs), blocks, [blocks[lo], blocks[hi], *window]
         )
     n_logs = len(logs)
     del logs, txs  # the rows hold what is written; let the fetched answers go before the commit
     t2 = time.perf_counter()
     async with pool.acquire() as conn:
-        written = await store.commit_range(conn, chain.chain_id, lo, hi, blocks[hi].hash, rows)
+        written = await store.commit_range(
+            conn, chain.chain_id, lo, hi, blocks[hi].hash, rows, lo_parent=blocks[lo].parent_hash
+        )
     if stages is not None:
         stages.fetch_s += t1 - t0
         stages.decode_s += t2 - t1
@@ -224,9 +214,11 @@ async def backfill(
     force: bool = False,
     progress: ProgressFn | None = None,
     stop: asyncio.Event | None = None,
+    spans: SpanControl | None = None,
 ) -> BackfillResult:
     """Index [lo, hi] exactly once: ranges already indexed are skipped (unless force), the rest is
-    fetched by `concurrency` workers in adaptive spans, each committed with its checkpoint."""
+    fetched by `concurrency` workers in adaptive spans, each committed with its checkpoint. `spans`
+    is the caller's span control when it keeps one across calls (the follower)."""
     if lo > hi:
         raise SyncError(f"--from {lo} is above --to {hi}")
     started = time.monotonic()
@@ -238,7 +230,7 @@ async def backfill(
     if progress and result.skipped_blocks:
         progress(result.skipped_blocks, 0)
     pending: list[tuple[int, int]] = [(r.lo, r.hi) for r in reversed(todo)]  # stack: lowest last
-    spans = SpanControl(chain.max_block_range)
+    spans = spans if spans is not None else SpanControl(chain.max_block_range)
     n_ranges = sum(r.hi - r.lo + 1 for r in todo) // spans.span
     failure: list[BaseException] = []
 

@@ -338,6 +338,10 @@ class ChainStateRow(Row):
     stalled_since: Timestamptz | None
     reorgs: Int8
     updated_at: Timestamptz
+    stopped_reason: Text | None  # a reorg deeper than the window: stays until `og-indexer rollback`
+    stopped_at: Timestamptz | None
+    lagging_answers: Int8
+    last_error_resolved_at: Timestamptz | None
 
 
 # Tables a block range writes, by COPY, in this order.

@@ -1,6 +1,7 @@
 """A loopback JSON-RPC proxy for tests: forwards to a real node, enforces an eth_getLogs block-range
-cap like hosted providers do, injects 429s, 5xx, timeouts and garbage at a seeded rate, and can lie
-consistently (rewrite: every occurrence of a text in its answers replaced, e.g. block hashes)."""
+cap like hosted providers do, injects 429s, 5xx, timeouts and garbage at a seeded rate, can lie
+consistently (rewrite: every occurrence of a text in its answers replaced, e.g. block hashes), and
+can lag (head_lag: it serves the chain as it was that many blocks ago, like a node still syncing)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ class RpcProxy:
     requests: int = 0
     dead: bool = False
     rewrite: dict[str, str] = field(default_factory=dict)  # text replaced in every answer: a lying node
+    head_lag: int = 0  # blocks this node is behind the upstream head
     _runner: web.AppRunner | None = None
     _session: aiohttp.ClientSession | None = None
     url: str = ""
@@ -78,6 +80,30 @@ class RpcProxy:
         )
         return {"jsonrpc": "2.0", "id": call.get("id"), "error": {"code": -32005, "message": msg}}
 
+    async def _lagged_head(self) -> int:
+        assert self._session is not None
+        call = {"jsonrpc": "2.0", "id": 0, "method": "eth_blockNumber", "params": []}
+        async with self._session.post(self.upstream, json=call) as resp:
+            real = int((await resp.json())["result"], 16)
+        return max(0, real - self.head_lag)
+
+    def _lagging(self, call: dict[str, Any], head: int) -> dict[str, Any] | None:
+        """The answer of a node whose head is `head` where it differs from upstream's (None: forward,
+        after moving a tag to that head); a refusal where the range cap applies."""
+        method, params = call.get("method"), call.get("params") or []
+        if method == "eth_blockNumber":
+            return _lagging_answer(call, hex(head))
+        if method == "eth_getBlockByNumber":
+            if params[0] in ("latest", "safe", "finalized", "pending"):
+                params[0] = hex(head)
+            elif int(params[0], 16) > head:
+                return _lagging_answer(call, None)
+        if method == "eth_getLogs" and int(params[0]["toBlock"], 16) > head:
+            if int(params[0]["fromBlock"], 16) > head:
+                return _lagging_answer(call, [])
+            params[0]["toBlock"] = hex(head)  # it has the logs up to its head only
+        return self._refusal(call)
+
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         self.requests += 1
         if self.dead:
@@ -101,8 +127,9 @@ class RpcProxy:
         calls = payload if isinstance(payload, list) else [payload]
         answers: list[Any] = []
         forward: list[dict[str, Any]] = []
+        lagged_head = await self._lagged_head() if self.head_lag else None
         for call in calls:
-            refusal = self._refusal(call)
+            refusal = self._refusal(call) if lagged_head is None else self._lagging(call, lagged_head)
             answers.append(refusal)
             if refusal is None:
                 forward.append(call)
@@ -119,6 +146,10 @@ class RpcProxy:
         for old, new in self.rewrite.items():
             text = text.replace(old, new)
         return web.Response(text=text, content_type="application/json")
+
+
+def _lagging_answer(call: dict[str, Any], result: Any) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": call.get("id"), "result": result}
 
 
 def _corrupt(answer: dict[str, Any]) -> dict[str, Any]:

@@ -193,7 +193,7 @@ async def test_reorg_deeper_than_the_window_stops_with_a_clear_error(devnet: Dev
         before = await paid(pool)
         dev_call(url, "anvil_rollback", [6])
         mine(url, [payment(T0 + 900 + i * 60, payer(50 + i), 7000 + i) for i in range(8)])
-        with pytest.raises(ReorgTooDeep, match="og-indexer backfill --chain base"):
+        with pytest.raises(ReorgTooDeep, match="og-indexer rollback --chain base --from-block 3"):
             await follow_until(f, 10)
         assert await paid(pool) == before  # nothing of the new branch written past the fork
         err = await pool.fetchval("select last_error from og.chain_state where chain_id = 8453")

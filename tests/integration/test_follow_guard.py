@@ -1,17 +1,21 @@
 """Live following, the parts that need a second view of the chain: a node that reports a reorg no
-other node sees does not roll anything back, and newHeads over ws wakes an idle follower."""
+other node sees does not roll anything back, newHeads over ws wakes an idle follower, and an error
+the follower has recovered from is shown as resolved."""
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from pipeline_helpers import fresh_pool
-from test_follow import T0, chain_cfg, follow_until, followed_through_proxy, mine, paid, payer, payment
+from rpc_proxy import RpcProxy
+from test_follow import FAST, T0, chain_cfg, follow_until, followed_through_proxy, mine, paid, payer, payment
 
 from indexer.follow import Follower, FollowOptions, Outcome
 from indexer.rpc import RpcClient
 from indexer.service import subscribe_new_heads
+from indexer.status import chain_status
 
 if TYPE_CHECKING:
     from devnet_fixtures import DevnetPair
@@ -75,3 +79,40 @@ async def test_new_heads_over_ws_wakes_an_idle_follower_long_before_its_next_pol
             stop.set()
             f.wake.set()
             await asyncio.gather(run, sub)
+
+
+async def test_last_error_is_marked_resolved_once_the_chain_progresses_again(
+    devnet: DevnetPair, server_dsn: str
+) -> None:
+    url = devnet.urls["base"]
+    mine(url, [payment(T0 + 60 * i, payer(i), 1000 + i) for i in (1, 2)])
+    proxy = await RpcProxy(url).start()
+    try:
+        chain = replace(chain_cfg(devnet, "base", depth=4), rpc_urls=(proxy.url,))
+        async with fresh_pool(server_dsn) as pool, RpcClient(chain.rpc_urls, retries=1, backoff_s=0.01) as rpc:
+            f = Follower(rpc, pool, chain, FAST)
+            await follow_until(f, 2)
+            proxy.dead = True
+            stop = asyncio.Event()
+            task = asyncio.create_task(f.run(stop))
+            async with asyncio.timeout(20):
+                while f.stats.errors == 0 or f.stats.passes < 2:
+                    await asyncio.sleep(0.05)
+            stop.set()
+            await task
+            state = await pool.fetchrow("select last_error, last_error_resolved_at from og.chain_state")
+            assert state is not None and state["last_error"]
+            assert state["last_error_resolved_at"] is None
+            async with pool.acquire() as conn:
+                shown = await chain_status(conn, chain, offline=True)
+            assert shown["follower"]["last_error_resolved_at"] is None
+            proxy.dead = False
+            mine(url, [payment(T0 + 600, payer(3), 1003)])
+            await follow_until(f, 3)
+            state = await pool.fetchrow("select last_error, last_error_resolved_at from og.chain_state")
+            assert state is not None and state["last_error"] and state["last_error_resolved_at"] is not None
+            async with pool.acquire() as conn:
+                shown = await chain_status(conn, chain, offline=True)
+            assert shown["follower"]["last_error_resolved_at"] is not None
+    finally:
+        await proxy.stop()
