@@ -16,7 +16,16 @@ from pathlib import Path
 from indexer.config import BASE, OPENGRADIENT
 from indexer.devnet.errors import DevnetError
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+def devnet_root(package_dir: Path) -> Path:
+    """Where .devnet/ (node state) and .tools/ (npm-installed anvil) go: the source checkout holding
+    the package (`make demo`, tests), else, for a wheel install, the current directory (never the
+    Python installation)."""
+    checkout = package_dir.resolve().parents[1]
+    return checkout if (checkout / "pyproject.toml").is_file() else Path.cwd()
+
+
+PROJECT_ROOT = devnet_root(Path(__file__).parent)
 TOOLS_DIR = PROJECT_ROOT / ".tools"
 ANVIL_PACKAGE = "@foundry-rs/anvil-linux-amd64"
 LOCAL_ANVIL = TOOLS_DIR / "node_modules" / ANVIL_PACKAGE / "bin" / "anvil"
