@@ -23,8 +23,8 @@ import asyncpg
 
 from indexer.config import BASE, OPENGRADIENT, ChainConfig
 from indexer.devnet.anvil import AnvilNode
+from indexer.devnet.anvil_client import AnvilClient as RpcClient
 from indexer.devnet.contracts import install_chain
-from indexer.devnet.jsonrpc import RpcClient
 from indexer.devnet.plan import Emit, PlannedTx, call, event
 
 ERC20 = "OPG_ERC20_Base.json"

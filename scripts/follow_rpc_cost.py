@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from indexer import db, store
 from indexer.config import BASE, load_config
 from indexer.devnet.anvil import start_anvil
+from indexer.devnet.anvil_client import AnvilClient as DevRpc
 from indexer.devnet.contracts import install_chain
-from indexer.devnet.jsonrpc import RpcClient as DevRpc
 from indexer.devnet.plan import PlannedTx, event, mine_plan
 from indexer.follow import Follower, FollowOptions
 from indexer.rpc import RpcClient

@@ -16,8 +16,8 @@ import pytest
 
 from indexer.config import BASE, OPENGRADIENT
 from indexer.devnet.anvil import AnvilNode, start_chain_pair
+from indexer.devnet.anvil_client import AnvilClient
 from indexer.devnet.contracts import install_chain
-from indexer.devnet.jsonrpc import RpcClient
 from indexer.devnet.simulate import DEFAULT_START, simulate
 from indexer.devnet.truth import GroundTruth
 
@@ -37,7 +37,7 @@ class DevnetPair:
     def reset(self) -> None:
         """Back to genesis (anvil_reset), zero base fee, emitters re-installed."""
         for node in (self.og, self.base):
-            with RpcClient(node.url) as rpc:
+            with AnvilClient(node.url) as rpc:
                 rpc.call("anvil_reset", [])
                 rpc.call("anvil_setNextBlockBaseFeePerGas", ["0x0"])
                 install_chain(rpc)
@@ -58,7 +58,7 @@ def start_pair() -> DevnetPair:
     og, base = start_chain_pair()
     pair = DevnetPair(og, base)
     for node in (og, base):
-        with RpcClient(node.url) as rpc:
+        with AnvilClient(node.url) as rpc:
             install_chain(rpc)
     return pair
 

@@ -15,9 +15,17 @@ from pathlib import Path
 
 from indexer.config import BASE, OPENGRADIENT
 from indexer.devnet.errors import DevnetError
-from indexer.devnet.jsonrpc import RpcClient
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+def devnet_root(package_dir: Path) -> Path:
+    """Where .devnet/ (node state) and .tools/ (npm-installed anvil) go: the source checkout holding
+    the package (`make demo`, tests), else, for a wheel install, the current directory (never the
+    Python installation)."""
+    checkout = package_dir.resolve().parents[1]
+    return checkout if (checkout / "pyproject.toml").is_file() else Path.cwd()
+
+
+PROJECT_ROOT = devnet_root(Path(__file__).parent)
 TOOLS_DIR = PROJECT_ROOT / ".tools"
 ANVIL_PACKAGE = "@foundry-rs/anvil-linux-amd64"
 LOCAL_ANVIL = TOOLS_DIR / "node_modules" / ANVIL_PACKAGE / "bin" / "anvil"
@@ -95,9 +103,6 @@ class AnvilNode:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-    def rpc(self) -> RpcClient:
-        return RpcClient(self.url)
 
     def stop(self, timeout: float = 10.0) -> None:
         stop_pid(self.pid, self.port, timeout)
@@ -187,13 +192,15 @@ def wait_ready(
     url: str, chain_id: int, timeout: float, proc: subprocess.Popen[bytes] | None = None
 ) -> None:
     """Poll eth_chainId until the node answers with chain_id."""
+    from indexer.devnet.anvil_client import AnvilClient  # web3 takes a second to import: on use
+
     deadline = time.monotonic() + timeout
     last = "no answer"
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
             raise DevnetError(f"anvil for {url} exited with code {proc.returncode} at start-up")
         try:
-            with RpcClient(url, timeout=2.0) as rpc:
+            with AnvilClient(url, timeout=2.0) as rpc:
                 got = int(rpc.call("eth_chainId"), 16)
         except DevnetError as e:
             last = str(e)

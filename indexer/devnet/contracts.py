@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from eth_abi.abi import encode as abi_encode
 
 from indexer.config import BASE, OPENGRADIENT, ChainConfig
 from indexer.devnet.catalog import WORKFLOW_MODELS
 from indexer.devnet.emitter import install
 from indexer.devnet.errors import DevnetError
-from indexer.devnet.jsonrpc import RpcClient
+
+if TYPE_CHECKING:  # web3 is imported only by what talks to a node
+    from indexer.devnet.anvil_client import AnvilClient
 
 CHAINS: dict[int, ChainConfig] = {OPENGRADIENT.chain_id: OPENGRADIENT, BASE.chain_id: BASE}
 
@@ -25,7 +29,7 @@ def static_returns(chain: ChainConfig) -> dict[str, bytes]:
     return {a: abi_encode(["string"], [m]) for a, m in WORKFLOW_MODELS.items()}
 
 
-def install_chain(rpc: RpcClient) -> ChainConfig:
+def install_chain(rpc: AnvilClient) -> ChainConfig:
     """Install emitters at every contract address of the profile matching the node's chain id."""
     chain_id = int(rpc.call("eth_chainId"), 16)
     chain = CHAINS.get(chain_id)

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from indexer.devnet.asm import Item, Label, Mark, Push, Ref, assemble
 from indexer.devnet.errors import DevnetError
-from indexer.devnet.jsonrpc import RpcClient
+
+if TYPE_CHECKING:  # web3 is imported only by what talks to a node
+    from indexer.devnet.anvil_client import AnvilClient
 
 MAGIC = b"OGDV"
 _MAGIC_INT = int.from_bytes(MAGIC, "big")
@@ -132,7 +135,7 @@ def split_input(data: bytes) -> tuple[bytes, tuple[LogSpec, ...]]:
 
 
 def install(
-    rpc: RpcClient, addresses: Iterable[str], static_returns: Mapping[str, bytes] | None = None
+    rpc: AnvilClient, addresses: Iterable[str], static_returns: Mapping[str, bytes] | None = None
 ) -> None:
     """anvil_setCode the emitter at every address (one batch); verifies the code landed."""
     static_returns = {k.lower(): v for k, v in (static_returns or {}).items()}

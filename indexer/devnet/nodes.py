@@ -13,7 +13,6 @@ from indexer.config import BASE, OPENGRADIENT
 from indexer.devnet.anvil import DEFAULT_GENESIS, PROJECT_ROOT, pid_is_anvil, start_anvil, stop_pid
 from indexer.devnet.contracts import install_chain
 from indexer.devnet.errors import DevnetError
-from indexer.devnet.jsonrpc import RpcClient
 
 STATE_DIR = PROJECT_ROOT / ".devnet"
 STATE_FILE = "nodes.json"
@@ -52,17 +51,24 @@ def _load(state_dir: Path) -> dict[str, dict[str, object]]:
     return data
 
 
-def _probe(entry: dict[str, object], name: str) -> NodeStatus:
+def _probe(entry: dict[str, object], name: str, ask: bool = True) -> NodeStatus:
+    """ask=False: running means the recorded anvil process is alive, without asking the node (no
+    web3 import: `og-indexer --devnet` only needs the URLs)."""
     try:
         chain_id, port, pid = int(str(entry["chain_id"])), int(str(entry["port"])), \
             int(str(entry["pid"]))
         url, log = str(entry["url"]), str(entry["log"])
     except (KeyError, ValueError) as e:
         raise DevnetError(f"devnet state for {name} is malformed ({e}); run `devnet down`") from e
+    if not ask:
+        alive = pid_is_anvil(pid, port)
+        return NodeStatus(name, chain_id, port, url, pid, log, alive, None)
+    from indexer.devnet.anvil_client import AnvilClient  # web3 takes a second to import: on use
+
     block: int | None = None
     if pid_is_anvil(pid, port):
         try:
-            with RpcClient(url, timeout=2.0) as rpc:
+            with AnvilClient(url, timeout=2.0) as rpc:
                 if int(rpc.call("eth_chainId"), 16) == chain_id:
                     block = int(rpc.call("eth_blockNumber"), 16)
         except DevnetError:
@@ -85,6 +91,8 @@ def up(
 
     Returns every node's status and the names of the nodes started now (empty: all were up).
     """
+    from indexer.devnet.anvil_client import AnvilClient  # web3 takes a second to import: on use
+
     state = _load(state_dir)
     started: list[str] = []
     for name, port in ((OPENGRADIENT.name, og_port), (BASE.name, base_port)):
@@ -100,7 +108,7 @@ def up(
         started.append(name)
         state_dir.mkdir(parents=True, exist_ok=True)
         _state_path(state_dir).write_text(json.dumps(state, indent=2, sort_keys=True) + "\n")
-        with RpcClient(node.url) as rpc:
+        with AnvilClient(node.url) as rpc:
             install_chain(rpc)
     return status(state_dir), started
 
@@ -118,7 +126,7 @@ def down(state_dir: Path = STATE_DIR) -> list[str]:
 
 def devnet_urls(state_dir: Path = STATE_DIR) -> dict[str, str]:
     """RPC URL per chain name of the running devnet; raises DevnetError when it is not up."""
-    nodes = {n.name: n for n in status(state_dir)}
+    nodes = {name: _probe(entry, name, ask=False) for name, entry in _load(state_dir).items()}
     missing = [name for name in CHAIN_IDS if name not in nodes or not nodes[name].running]
     if missing:
         raise DevnetError(f"devnet node(s) not running: {', '.join(missing)} "

@@ -7,14 +7,18 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from eth_abi.abi import encode as abi_encode
+
+from indexer.abi import EventSpec, FunctionSpec, load_abi
 from indexer.config import ChainConfig
-from indexer.devnet import abi
 from indexer.devnet.emitter import LogSpec, with_logs
 from indexer.devnet.errors import DevnetError
-from indexer.devnet.jsonrpc import RpcClient
 from indexer.devnet.records import Fact
+
+if TYPE_CHECKING:  # web3 is imported only by what talks to a node
+    from indexer.devnet.anvil_client import AnvilClient
 
 
 @dataclass(frozen=True)
@@ -50,12 +54,42 @@ def event(chain: ChainConfig, address: str, abi_file: str, name: str, *args: Any
     contract = chain.contract_for(address)
     if contract is None:
         raise DevnetError(f"{address} is not a configured contract on {chain.name}")
-    topics, data = abi.load(abi_file).event(name, arity).encode(*args)
+    spec = _pick(abi_file, "event", name, arity, load_abi(abi_file)[0])
+    topics, data = encode_event(spec, *args)
     return Emit(LogSpec(address.lower(), topics, data), f"{contract.role}.{name}")
 
 
 def call(abi_file: str, name: str, *args: Any, arity: int | None = None) -> bytes:
-    return abi.load(abi_file).function(name, arity).encode(*args)
+    """Calldata of function `name` of abi_file: selector, then the ABI-encoded positional args."""
+    spec = _pick(abi_file, "function", name, arity, load_abi(abi_file)[1])
+    if len(args) != len(spec.params):
+        raise DevnetError(f"{spec.signature}: expected {len(spec.params)} args, got {len(args)}")
+    return bytes.fromhex(spec.selector[2:]) + abi_encode([p.type for p in spec.params], list(args))
+
+
+def encode_event(spec: EventSpec, *args: Any) -> tuple[tuple[bytes, ...], bytes]:
+    """Topics (topic0 first) and data of one log of `spec`, positional args in ABI order."""
+    if len(args) != len(spec.params):
+        raise DevnetError(f"{spec.signature}: expected {len(spec.params)} args, got {len(args)}")
+    topics = [bytes.fromhex(spec.topic0[2:])]
+    for p, value in zip(spec.params, args, strict=True):
+        if p.indexed and (p.type in ("string", "bytes") or p.type.endswith("]") or p.components):
+            # The topic would be a hash of the value; no event the devnet emits indexes one.
+            raise DevnetError(f"{spec.signature}: indexed {p.type} {p.name!r} is not supported")
+        if p.indexed:
+            topics.append(abi_encode([p.type], [value]))
+    data = [(p.type, v) for p, v in zip(spec.params, args, strict=True) if not p.indexed]
+    return tuple(topics), abi_encode([t for t, _ in data], [v for _, v in data])
+
+
+_Spec = TypeVar("_Spec", EventSpec, FunctionSpec)
+
+
+def _pick(file: str, kind: str, name: str, arity: int | None, items: Sequence[_Spec]) -> _Spec:
+    found = [i for i in items if i.name == name and (arity is None or len(i.params) == arity)]
+    if len(found) != 1:
+        raise DevnetError(f"{file}: {len(found)} {kind}s named {name!r} (arity {arity})")
+    return found[0]
 
 
 @dataclass(frozen=True)
@@ -85,7 +119,7 @@ def dry_run(txs: Sequence[PlannedTx], extra_times: Sequence[int] = (), head: int
     return Mined(block_of, head + 1, head + len(times), len(txs), sum(len(t.emits) for t in txs))
 
 
-def mine_plan(rpc: RpcClient, txs: Sequence[PlannedTx], extra_times: Sequence[int] = ()) -> Mined:
+def mine_plan(rpc: AnvilClient, txs: Sequence[PlannedTx], extra_times: Sequence[int] = ()) -> Mined:
     """Send every tx (in order, explicit nonces) and mine one block per distinct timestamp.
 
     Transactions are sent one by one: anvil runs the calls of a JSON-RPC batch concurrently, which
@@ -129,7 +163,7 @@ def mine_plan(rpc: RpcClient, txs: Sequence[PlannedTx], extra_times: Sequence[in
     return mined
 
 
-def _verify(rpc: RpcClient, mined: Mined, txs: Sequence[PlannedTx], times: Sequence[int]) -> None:
+def _verify(rpc: AnvilClient, mined: Mined, txs: Sequence[PlannedTx], times: Sequence[int]) -> None:
     last = int(rpc.call("eth_blockNumber"), 16)
     if last != mined.last_block:
         raise DevnetError(f"{rpc.url}: head is {last} after mining, expected {mined.last_block}")

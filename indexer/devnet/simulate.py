@@ -14,12 +14,12 @@ from eth_utils.crypto import keccak
 from indexer.config import BASE, OPENGRADIENT
 from indexer.devnet import actors
 from indexer.devnet.aggregate import build_truth
+from indexer.devnet.anvil_client import AnvilClient as RpcClient
 from indexer.devnet.catalog import catalog
 from indexer.devnet.contracts import install_chain
 from indexer.devnet.demand import DAY, Session, sessions
 from indexer.devnet.emitter import LogSpec
 from indexer.devnet.errors import DevnetError
-from indexer.devnet.jsonrpc import RpcClient
 from indexer.devnet.plan import Emit, Mined, PlannedTx, call, event, mine_plan
 from indexer.devnet.records import Anomaly, iso
 from indexer.devnet.traffic_base import base_traffic

@@ -11,13 +11,16 @@ import pytest
 from eth_abi.abi import decode as abi_decode
 from eth_utils.crypto import keccak
 
+from indexer.abi import EventSpec, FunctionSpec, load_abi
 from indexer.config import BASE, OPENGRADIENT, ChainConfig
-from indexer.devnet import abi, actors
+from indexer.devnet import actors
 from indexer.devnet.anvil import free_port
+from indexer.devnet.anvil_client import AnvilClient
 from indexer.devnet.catalog import WORKFLOW_MODELS
 from indexer.devnet.emitter import LogSpec, with_logs
-from indexer.devnet.jsonrpc import RpcClient
+from indexer.devnet.errors import DevnetError
 from indexer.devnet.nodes import down, status, up
+from indexer.devnet.plan import call, event
 from indexer.devnet.records import iso
 from indexer.devnet.truth import GroundTruth
 
@@ -27,13 +30,25 @@ if TYPE_CHECKING:
 pytest_plugins = ("devnet_fixtures",)
 pytestmark = pytest.mark.integration
 
-TRANSFER = abi.load("OPG_ERC20_Base.json").event("Transfer")
-SETTLED = {abi.load("x402UptoPermit2Proxy.json").event(n).topic0 for n in
+
+
+def _event(abi_file: str, name: str) -> EventSpec:
+    (spec,) = (e for e in load_abi(abi_file)[0] if e.name == name)
+    return spec
+
+
+def _function(abi_file: str, name: str) -> FunctionSpec:
+    (spec,) = (f for f in load_abi(abi_file)[1] if f.name == name)
+    return spec
+
+
+TRANSFER = _event("OPG_ERC20_Base.json", "Transfer")
+SETTLED = {_event("x402UptoPermit2Proxy.json", n).topic0 for n in
            ("Settled", "SettledWithPermit", "SettledWith2612")}
 T0 = 1777852800  # 2026-05-04T00:00:00Z, the default start
 
 
-def _send(rpc: RpcClient, sender: str, to: str, data: bytes, ts: int) -> dict[str, Any]:
+def _send(rpc: AnvilClient, sender: str, to: str, data: bytes, ts: int) -> dict[str, Any]:
     """Send one tx, mine it at ts, return its receipt."""
     tx_hash = rpc.call("eth_sendTransaction", [{
         "from": sender, "to": to, "data": "0x" + data.hex(), "gas": hex(3_000_000),
@@ -44,17 +59,35 @@ def _send(rpc: RpcClient, sender: str, to: str, data: bytes, ts: int) -> dict[st
     return receipt
 
 
-def _logs(rpc: RpcClient, **flt: Any) -> list[dict[str, Any]]:
+def _logs(rpc: AnvilClient, **flt: Any) -> list[dict[str, Any]]:
     result: list[dict[str, Any]] = rpc.call(
         "eth_getLogs", [{"fromBlock": "0x0", "toBlock": "latest", **flt}])
     return result
 
 
-def _first_event(chain: ChainConfig, address: str) -> abi.EventAbi:
+def _first_event(chain: ChainConfig, address: str) -> EventSpec:
     contract = chain.contract_for(address)
     assert contract is not None
-    events = [e for f in contract.abi_files for e in abi.load(f).events]
+    events = [e for f in contract.abi_files for e in load_abi(f)[0]]
     return events[0]
+
+
+def test_anvil_client_keeps_batch_order_names_node_errors_and_controls_anvil(
+    devnet: DevnetPair,
+) -> None:
+    with AnvilClient(devnet.og.url) as rpc:
+        assert rpc.batch([("eth_chainId", []), ("eth_blockNumber", [])]) == [hex(10740), "0x0"]
+        with pytest.raises(DevnetError, match=r"anvil_noSuchMethod on http://.*: Method not found"):
+            rpc.call("anvil_noSuchMethod", [])
+        with pytest.raises(DevnetError, match=r"^eth_getBlockByNumber on http://.*: hex string"):
+            rpc.batch([("eth_blockNumber", []), ("eth_getBlockByNumber", ["zz", False])])
+        snapshot = rpc.call("evm_snapshot")
+        rpc.call("evm_mine", [T0])
+        assert rpc.w3.eth.block_number == 1 and rpc.w3.eth.get_block(1)["timestamp"] == T0
+        assert rpc.call("evm_revert", [snapshot]) is True
+        assert rpc.w3.eth.block_number == 0
+    with pytest.raises(DevnetError, match=r"eth_chainId on .*Connection refused"):
+        AnvilClient(f"http://127.0.0.1:{free_port()}").call("eth_chainId")
 
 
 @pytest.mark.parametrize("chain", [OPENGRADIENT, BASE], ids=lambda c: c.name)
@@ -65,9 +98,9 @@ def test_every_contract_address_emits_its_abi_topic_in_order(devnet: DevnetPair,
     planned = []
     for address in addresses:
         event = _first_event(chain, address)
-        extra = tuple(bytes(32) for flag in event.indexed if flag)
-        planned.append(LogSpec(address, (event.topic0, *extra), bytes(64)))
-    with RpcClient(url) as rpc:
+        extra = tuple(bytes(32) for _ in event.indexed)
+        planned.append(LogSpec(address, (bytes.fromhex(event.topic0[2:]), *extra), bytes(64)))
+    with AnvilClient(url) as rpc:
         receipt = _send(rpc, "0x" + "ab" * 20, addresses[-1], with_logs(b"", planned), T0)
         got = _logs(rpc)
     assert [(g["address"], g["topics"][0]) for g in receipt["logs"]] == \
@@ -79,20 +112,21 @@ def test_every_contract_address_emits_its_abi_topic_in_order(devnet: DevnetPair,
 def test_x402_settle_tx_emits_transfer_then_settled_and_input_is_the_real_settle_call(
     devnet: DevnetPair,
 ) -> None:
-    upto = abi.load("x402UptoPermit2Proxy.json")
-    settle = upto.function("settle")
+    settle = _function("x402UptoPermit2Proxy.json", "settle")
     payer, facilitator, amount, cap = "0x" + "11" * 20, actors.FACILITATORS[0], 42 * 10**15, 10**17
     args = (((actors.TOKEN, cap), 7, T0 + 3600), amount, payer,
             (actors.PAY_TO, facilitator, T0 - 30), b"\x01" * 65)
-    transfer = LogSpec(actors.TOKEN, *TRANSFER.encode(payer, actors.PAY_TO, amount))
-    settled = LogSpec(actors.UPTO, *upto.event("Settled").encode())
-    with RpcClient(devnet.base.url) as rpc:
-        receipt = _send(rpc, facilitator, actors.UPTO,
-                        with_logs(settle.encode(*args), [transfer, settled]), T0 + 60)
+    transfer = event(BASE, actors.TOKEN, "OPG_ERC20_Base.json", "Transfer", payer, actors.PAY_TO,
+                     amount).log
+    settled = event(BASE, actors.UPTO, "x402UptoPermit2Proxy.json", "Settled").log
+    settle_call = call("x402UptoPermit2Proxy.json", "settle", *args)
+    with AnvilClient(devnet.base.url) as rpc:
+        receipt = _send(rpc, facilitator, actors.UPTO, with_logs(settle_call, [transfer, settled]),
+                        T0 + 60)
         tx = rpc.call("eth_getTransactionByHash", [receipt["transactionHash"]])
     logs = receipt["logs"]
     assert [log["address"] for log in logs] == [actors.TOKEN, actors.UPTO]
-    assert logs[0]["topics"] == ["0x" + TRANSFER.topic0.hex(),
+    assert logs[0]["topics"] == [TRANSFER.topic0,
                                  "0x" + bytes(12).hex() + payer[2:],
                                  "0x" + bytes(12).hex() + actors.PAY_TO[2:]]
     assert int(logs[0]["data"], 16) == amount
@@ -100,16 +134,16 @@ def test_x402_settle_tx_emits_transfer_then_settled_and_input_is_the_real_settle
     assert [int(log["logIndex"], 16) for log in logs] == [0, 1]
     data = bytes.fromhex(tx["input"][2:])
     assert data[:4].hex() == "ff11e7b4" and tx["from"] == facilitator
-    decoded = abi_decode(list(settle.types), data[4:])
+    decoded = abi_decode([p.type for p in settle.params], data[4:])
     assert decoded == (((actors.TOKEN, cap), 7, T0 + 3600), amount, payer,
                        (actors.PAY_TO, facilitator, T0 - 30), b"\x01" * 65)
 
 
 def test_workflow_contract_answers_model_id(devnet: DevnetPair) -> None:
-    selector = abi.load("PriceHistoryInference_workflow.json").function("modelId").selector
-    with RpcClient(devnet.og.url) as rpc:
+    selector = _function("PriceHistoryInference_workflow.json", "modelId").selector
+    with AnvilClient(devnet.og.url) as rpc:
         for address, model in WORKFLOW_MODELS.items():
-            raw = rpc.call("eth_call", [{"to": address, "data": "0x" + selector.hex()}, "latest"])
+            raw = rpc.call("eth_call", [{"to": address, "data": selector}, "latest"])
             assert abi_decode(["string"], bytes.fromhex(raw[2:])) == (model,)
 
 
@@ -119,7 +153,7 @@ def test_simulated_blocks_span_the_utc_days_of_the_window(devnet_pair: DevnetPai
                                                       "2026-05-07T00:00:00Z")
     for name, url in devnet_pair.urls.items():
         summary = truth.chains[name]
-        with RpcClient(url) as rpc:
+        with AnvilClient(url) as rpc:
             blocks = rpc.batch([("eth_getBlockByNumber", [hex(n), False])
                                 for n in range(summary.first_block, summary.last_block + 1)])
             assert int(rpc.call("eth_blockNumber"), 16) == summary.last_block
@@ -139,7 +173,7 @@ def test_same_seed_gives_identical_truth_and_chain_other_seed_differs(
         truth = devnet_pair.simulate(days=2, seed=seed)
         heads = []
         for url in devnet_pair.urls.values():
-            with RpcClient(url) as rpc:
+            with AnvilClient(url) as rpc:
                 heads.append(rpc.call("eth_getBlockByNumber", ["latest", False])["hash"])
         return truth.to_json(), heads
 
@@ -162,15 +196,15 @@ def test_payments_in_truth_match_transfers_to_pay_to_on_chain(
     simulated: tuple[DevnetPair, GroundTruth],
 ) -> None:
     pair, truth = simulated
-    with RpcClient(pair.base.url) as rpc:
+    with AnvilClient(pair.base.url) as rpc:
         to_pay_to = _logs(rpc, address=actors.TOKEN,
-                          topics=["0x" + TRANSFER.topic0.hex(), None,
+                          topics=[TRANSFER.topic0, None,
                                   "0x" + bytes(12).hex() + actors.PAY_TO[2:]])
         receipts = rpc.batch([("eth_getTransactionReceipt", [log["transactionHash"]])
                               for log in to_pay_to])
     on_chain = Counter()
     for log, receipt in zip(to_pay_to, receipts, strict=True):
-        is_x402 = any(r["topics"] and bytes.fromhex(r["topics"][0][2:]) in SETTLED
+        is_x402 = any(r["topics"] and r["topics"][0] in SETTLED
                       and r["address"] in (actors.UPTO, actors.EXACT) for r in receipt["logs"])
         on_chain[(int(log["blockNumber"], 16), "0x" + log["topics"][1][26:],
                   str(int(log["data"], 16)), is_x402)] += 1
@@ -181,15 +215,15 @@ def test_payments_in_truth_match_transfers_to_pay_to_on_chain(
 def test_event_counts_in_truth_match_get_logs(simulated: tuple[DevnetPair, GroundTruth]) -> None:
     pair, truth = simulated
     for chain in (OPENGRADIENT, BASE):
-        with RpcClient(pair.urls[chain.name]) as rpc:
+        with AnvilClient(pair.urls[chain.name]) as rpc:
             logs = _logs(rpc)
         got = Counter((log["address"], log["topics"][0]) for log in logs)
         anomalies = Counter((a.address, a.topic0) for a in truth.anomalies if a.chain == chain.name)
         counts = truth.chains[chain.name].event_counts
         for key, n in counts.items():
             role, name = key.split(".")
-            topics = {"0x" + e.topic0.hex() for c in chain.contracts if c.role == role
-                      for f in c.abi_files for e in abi.load(f).events if e.name == name}
+            topics = {e.topic0 for c in chain.contracts if c.role == role
+                      for f in c.abi_files for e in load_abi(f)[0] if e.name == name}
             matching = [k for k in got
                         if k[0] in chain.addresses_with_role(role) and k[1] in topics]
             assert sum(got[k] - anomalies[k] for k in matching) == n, key
@@ -201,11 +235,10 @@ def test_tees_in_truth_match_registry_logs_and_registration_calldata(
     simulated: tuple[DevnetPair, GroundTruth],
 ) -> None:
     pair, truth = simulated
-    reg_abi = abi.load("TEERegistry.json")
-    register = reg_abi.function("registerTEEWithAttestation")
-    beat = "0x" + reg_abi.event("HeartbeatReceived").topic0.hex()
-    registered = "0x" + reg_abi.event("TEERegistered").topic0.hex()
-    with RpcClient(pair.og.url) as rpc:
+    register = _function("TEERegistry.json", "registerTEEWithAttestation")
+    beat = _event("TEERegistry.json", "HeartbeatReceived").topic0
+    registered = _event("TEERegistry.json", "TEERegistered").topic0
+    with AnvilClient(pair.og.url) as rpc:
         regs = _logs(rpc, address=actors.REGISTRY, topics=[registered])
         txs = rpc.batch([("eth_getTransactionByHash", [r["transactionHash"]]) for r in regs])
         beats = Counter(log["topics"][1] for log in _logs(rpc, topics=[beat])
@@ -215,7 +248,7 @@ def test_tees_in_truth_match_registry_logs_and_registration_calldata(
     for log, tx in zip(regs, txs, strict=True):
         tee = by_id[log["topics"][1]]
         assert tx["input"][:10] == "0x15c9bdb4" and tx["from"] == tee.owner
-        fields = abi_decode(list(register.types), bytes.fromhex(tx["input"][10:]))
+        fields = abi_decode([p.type for p in register.params], bytes.fromhex(tx["input"][10:]))
         assert (fields[3], fields[4], fields[5]) == (tee.payment_address, tee.endpoint,
                                                      tee.tee_type)
         assert int(log["blockNumber"], 16) == tee.registered_block
@@ -229,11 +262,9 @@ def test_settlements_and_legacy_inferences_in_truth_match_the_chain(
     simulated: tuple[DevnetPair, GroundTruth],
 ) -> None:
     pair, truth = simulated
-    relay = abi.load("InferenceSettlementRelay.json")
-    f4 = abi.load("InferencePrecompile_0xF4.json")
-    with RpcClient(pair.og.url) as rpc:
+    with AnvilClient(pair.og.url) as rpc:
         batches = _logs(rpc, address=actors.RELAY,
-                        topics=["0x" + relay.event("BatchSettlement").topic0.hex()])
+                        topics=[_event("InferenceSettlementRelay.json", "BatchSettlement").topic0])
         senders = rpc.batch([("eth_getTransactionByHash", [b["transactionHash"]])
                              for b in batches])
         f4_logs = _logs(rpc, address=actors.PRECOMPILE)
@@ -245,7 +276,7 @@ def test_settlements_and_legacy_inferences_in_truth_match_the_chain(
                                    if s.kind == "batch" and s.trusted)
     assert all(s.batch_size is not None and s.batch_size <= 20 for s in truth.settlements
                if s.kind == "batch")
-    names = {"0x" + e.topic0.hex(): e.name for e in f4.events}
+    names = {e.topic0: e.name for e in load_abi("InferencePrecompile_0xF4.json")[0]}
     on_chain = Counter((int(g["blockNumber"], 16), names[g["topics"][0]], tx["from"])
                        for g, tx in zip(f4_logs, f4_txs, strict=True))
     assert on_chain == Counter((i.block, i.event, i.payer) for i in truth.inferences
@@ -285,7 +316,7 @@ def test_anomalies_are_on_chain_at_watched_addresses(
     for a in truth.anomalies:
         chain = OPENGRADIENT if a.chain == "opengradient" else BASE
         assert a.address in chain.watched_addresses
-        with RpcClient(pair.urls[a.chain]) as rpc:
+        with AnvilClient(pair.urls[a.chain]) as rpc:
             logs = _logs(rpc, fromBlock=hex(a.block), toBlock=hex(a.block), address=a.address,
                          topics=[a.topic0])
         if a.kind == "decode_error":
@@ -304,7 +335,7 @@ def test_devnet_up_is_idempotent_and_down_stops_both_nodes(tmp_path: Path) -> No
         again, started_again = up(og_port, base_port, state_dir=tmp_path)
         assert started_again == [] and [n.pid for n in again] == [n.pid for n in nodes]
         assert (tmp_path / "opengradient.log").exists()
-        with RpcClient(nodes[1].url) as rpc:
+        with AnvilClient(nodes[1].url) as rpc:
             assert rpc.call("eth_getCode", [actors.RELAY, "latest"]) != "0x"
     finally:
         stopped = down(state_dir=tmp_path)

@@ -18,7 +18,7 @@ from pipeline_helpers import devnet_config, digest, fresh_pool, head, run_backfi
 from rpc_proxy import RpcProxy
 
 from indexer.config import BASE, OPENGRADIENT, ChainConfig
-from indexer.devnet.jsonrpc import RpcClient as DevRpc
+from indexer.devnet.anvil_client import AnvilClient as DevRpc
 from indexer.devnet.plan import PlannedTx, event, mine_plan
 from indexer.devnet.simulate import simulate
 from indexer.follow import Follower, FollowOptions, ReorgTooDeep
