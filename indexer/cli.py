@@ -348,16 +348,19 @@ def status(state: State, chain: str | None, offline: bool, as_json: bool) -> Non
 
     names = [chain] if chain else list(state.config.chains)
 
-    async def go(pool: asyncpg.Pool) -> list[dict[str, Any]]:
+    async def go(pool: asyncpg.Pool) -> tuple[list[dict[str, Any]], dict[str, dict[str, int]]]:
+        from .walrus.store import status_counts
+
         async with pool.acquire() as conn:
             await prepare(conn)
-            return [await chain_status(conn, state.config.chain(n), offline) for n in names]
+            return [await chain_status(conn, state.config.chain(n), offline) for n in names], await status_counts(conn)
 
-    report = run(with_pool(state, go))
+    report, walrus = run(with_pool(state, go))
     if as_json:
         click.echo(json.dumps(report, indent=2, default=str))
     else:
         render_status(report)
+        _echo_walrus_counts(walrus)
 
 
 @main.command()
@@ -374,12 +377,15 @@ def status(state: State, chain: str | None, offline: bool, as_json: bool) -> Non
 def report(state: State, fmt: str, window: str) -> None:
     """The demand summary: models used vs listed, who pays, who comes back, how much is verified,
     how concentrated demand is, TEE fleet liveness."""
-    from .report import build_report, render
+    from .report import build_report, render, render_walrus_table, walrus_section
 
     async def go(pool: asyncpg.Pool) -> str:
         async with pool.acquire() as conn:
             await prepare(conn)
-            return render(await build_report(conn, window), fmt)
+            text = render(await build_report(conn, window), fmt)
+            if fmt == "table":  # the Walrus section follows the table report
+                text += render_walrus_table(await walrus_section(conn, window))
+            return text
 
     click.echo(run(with_pool(state, go)), nl=False)
 
@@ -543,5 +549,12 @@ def enrich(
         async with pool.acquire() as conn:
             return await walrus_store.status_counts(conn)
 
-    for table, counts in run(with_pool(state, go)).items():
-        click.echo(f"  {table:<18} " + (", ".join(f"{k} {v}" for k, v in counts.items()) or "empty"))
+    _echo_walrus_counts(run(with_pool(state, go)))
+
+
+def _echo_walrus_counts(counts: dict[str, dict[str, int]]) -> None:
+    """Rows per status of the Walrus tables (malformed payloads are counted here, with their error
+    in the rows)."""
+    click.echo("walrus payloads:")
+    for table, by_status in counts.items():
+        click.echo(f"  {table:<18} " + (", ".join(f"{k} {v}" for k, v in by_status.items()) or "none"))

@@ -17,6 +17,7 @@ from indexer import store
 from indexer.catalog import normalize_model
 from indexer.devnet.aggregator import Faults, StandIn
 from indexer.devnet.simulate import simulate
+from indexer.report import render_walrus_table, walrus_section
 from indexer.walrus.client import FetchOptions
 from indexer.walrus.enrich import enrich
 
@@ -211,6 +212,22 @@ async def test_reparse_rebuilds_identical_tables_without_the_aggregator(indexed:
     result = await enrich(indexed, ["http://127.0.0.1:9"], OPTS, reparse=True)  # nothing listens there
     assert result.requested == 0 and sum(result.derived.values()) > 0
     assert await _digest(indexed) == before
+
+
+async def test_report_section_shows_models_with_tokens_and_proof_availability(
+    indexed: asyncpg.Pool, truth: GroundTruth
+) -> None:
+    async with indexed.acquire() as conn:
+        section = await walrus_section(conn, "all")
+    top = sorted(truth.walrus.models.items(), key=lambda kv: (-kv[1].inferences, kv[0]))
+    assert [(m.model, m.inferences, m.total_tokens) for m in section.models] == [
+        (k, t.inferences, t.total_tokens) for k, t in top]
+    for p in section.proofs:
+        blobs = [b for b in _trusted(truth) if b.kind == p.kind]
+        assert (p.settlements, p.consistent, p.missing) == (
+            len(blobs), sum(_proof(b) == "consistent" for b in blobs), sum(not b.served for b in blobs))
+    text = render_walrus_table(section)
+    assert "Proof availability (all" in text and top[0][0] in text
 
 
 async def test_reorg_removes_derived_rows_and_keeps_the_blobs(indexed: asyncpg.Pool, truth: GroundTruth) -> None:
