@@ -4,6 +4,7 @@ offline reparse; a reorg removes derived rows."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,7 +20,7 @@ from indexer.devnet.aggregator import Faults, StandIn
 from indexer.devnet.simulate import simulate
 from indexer.report import render_walrus_table, walrus_section
 from indexer.walrus.client import FetchOptions
-from indexer.walrus.enrich import enrich
+from indexer.walrus.enrich import enrich, enrich_forever
 
 if TYPE_CHECKING:
     from devnet_fixtures import DevnetPair
@@ -211,6 +212,27 @@ async def test_reparse_rebuilds_identical_tables_without_the_aggregator(indexed:
     before = await _digest(indexed)
     result = await enrich(indexed, ["http://127.0.0.1:9"], OPTS, reparse=True)  # nothing listens there
     assert result.requested == 0 and sum(result.derived.values()) > 0
+    assert await _digest(indexed) == before
+
+
+async def test_background_enrichment_keeps_new_blobs_until_stopped(indexed: asyncpg.Pool, standin: StandIn) -> None:
+    """What `run` does beside the followers: a pass every interval until the stop event."""
+    before = await _digest(indexed)
+    some = await indexed.fetch("select blob_id from og.walrus_blobs where status = 'fetched' order by blob_id limit 5")
+    async with indexed.acquire() as conn, conn.transaction():  # as if these settlements were new
+        await conn.execute("delete from og.walrus_blobs where blob_id = any($1::text[])", [r[0] for r in some])
+        await conn.execute("delete from og.walrus_individual where blob_id = any($1::text[])", [r[0] for r in some])
+        await conn.execute("delete from og.walrus_batches where blob_id = any($1::text[])", [r[0] for r in some])
+    requests = standin.stats.requests
+    stop = asyncio.Event()
+    task = asyncio.create_task(enrich_forever(indexed, [standin.url], OPTS, stop, interval_s=0.05))
+    for _ in range(200):
+        await asyncio.sleep(0.05)
+        if await indexed.fetchval("select count(*) from og.walrus_blobs") == before["walrus_blobs"][0]:
+            break
+    stop.set()
+    await asyncio.wait_for(task, 10)
+    assert standin.stats.requests == requests + 5
     assert await _digest(indexed) == before
 
 
