@@ -76,9 +76,9 @@ async def run(scratch: str, url: str, ids: list[str], latency_ms: int, concurren
         async with pool.acquire() as conn:
             await store.migrate(conn)
             await conn.execute(SETTLEMENTS, ids, TEE, UPTO)
-        began = time.monotonic()
+        began, cpu0 = time.monotonic(), time.process_time()
         result = await enrich(pool, [url], FetchOptions(concurrency=concurrency))
-        elapsed = time.monotonic() - began
+        elapsed, cpu = time.monotonic() - began, time.process_time() - cpu0
         parsed = await pool.fetchval("select count(*) from og.walrus_individual where status = 'parsed'")
     finally:
         await pool.close()
@@ -88,7 +88,15 @@ async def run(scratch: str, url: str, ids: list[str], latency_ms: int, concurren
     print(f"blobs {result.requested}  outcomes {dict(result.outcomes)}  parsed rows {parsed}")
     print(f"elapsed {elapsed:.1f} s  requests/s {rate:.1f}  bound {bound:.0f} (concurrency {concurrency} / "
           f"{latency_ms} ms)  reached {100 * rate / bound:.1f} %  (target >= 80 %)")
+    print(f"enrich CPU {cpu:.1f} s ({1e6 * cpu / max(result.requested, 1):.0f} us per blob); "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (shared machine)")
     print(f"peak RSS {rss_mib:.0f} MiB (target <= 250 MiB)")
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a child process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def bench(dsn: str, n: int, latency_ms: int, concurrency: int) -> None:
@@ -104,6 +112,7 @@ def bench(dsn: str, n: int, latency_ms: int, concurrency: int) -> None:
         try:
             time.sleep(1.5)  # the stand-in binds its port
             asyncio.run(run(scratch, f"http://127.0.0.1:{port}", ids, latency_ms, concurrency))
+            print(f"stand-in CPU {cpu_seconds(proc.pid):.1f} s (its own process)")
         finally:
             stop_pid(proc.pid)
             proc.wait(timeout=10)

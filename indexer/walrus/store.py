@@ -62,23 +62,29 @@ select s.chain_id, s.block_number, s.block_hash, s.block_time, s.tx_hash, s.log_
        s.output_hash, s.tee_timestamp, b.body, b.status = 'truncated' as truncated
 from og.settlements s
 join og.walrus_blobs b on b.blob_id = s.walrus_blob_id and b.status in ('fetched', 'truncated')
-where s.kind = any($1::text[])
-  and ($2::text[] is null or s.walrus_blob_id = any($2::text[]))
-  and (s.chain_id, s.block_number, s.log_index) > ($3, $4, $5)
+where s.kind = any($1::text[]) and {which}
   and not exists (select 1 from og.walrus_individual w where w.chain_id = s.chain_id
                   and w.block_number = s.block_number and w.log_index = s.log_index)
   and not exists (select 1 from og.walrus_batches w where w.chain_id = s.chain_id
                   and w.block_number = s.block_number and w.log_index = s.log_index)
 order by s.chain_id, s.block_number, s.log_index
-limit $6
+limit $2
 """
+# Two statements, not one with "$2 is null or …": a prepared statement's generic plan could then
+# use neither the blob id index nor the key order.
+_AFTER = "(s.chain_id, s.block_number, s.log_index) > ($3, $4, $5)"
+_REFS_AFTER = _REFS.format(which=_AFTER)
+_REFS_OF_BLOBS = _REFS.format(which=f"s.walrus_blob_id = any($6::text[]) and {_AFTER}")
 
 
 async def unparsed(
     conn: Conn, after: tuple[int, int, int], blob_ids: Sequence[str] | None, limit: int
 ) -> list[tuple[SettlementRef, bytes, bool]]:
     """Settlements after key `after` whose blob is stored and which have no payload row yet."""
-    recs = await conn.fetch(_REFS, list(_KINDS), None if blob_ids is None else list(blob_ids), *after, limit)
+    if blob_ids is None:
+        recs = await conn.fetch(_REFS_AFTER, list(_KINDS), limit, *after)
+    else:
+        recs = await conn.fetch(_REFS_OF_BLOBS, list(_KINDS), limit, *after, list(blob_ids))
     return [
         (
             SettlementRef(
