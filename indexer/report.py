@@ -162,14 +162,14 @@ def _caveats(anchors: Anchors, attributed: Decimal | None) -> tuple[str, ...]:
         coverage = "No inference is indexed yet, so no model is attributed."
     else:
         coverage = (
-            f"{_percent(1 - attributed)} of inferences name no model on-chain (current batch and "
-            "individual settlements); they are reported as 'unattributed' and never spread "
-            "over models."
+            f"{_percent(1 - attributed)} of inferences have no known model (batch settlements, and "
+            "individual ones without a stored, consistent Walrus payload); they are reported as "
+            "'unattributed' and never spread over models."
         )
     return (
-        "Attribution: per-model figures come only from records that name the model on-chain "
-        "(legacy inference path: model and payer; legacy SettlementWithMetadata: model only). "
-        + coverage,
+        "Attribution: per-model figures come only from records that name the model (legacy "
+        "inference path: model and payer; legacy SettlementWithMetadata: model only; Walrus "
+        "payloads of individual settlements: model and tokens, no payer). " + coverage,
         "No on-chain field links a Base payment to an OpenGradient settlement or to a model: "
         "revenue cannot be split per model or per inference, and private-mode inferences leave "
         "nothing on-chain.",
@@ -659,15 +659,18 @@ def render_walrus_table(section: WalrusSection, width: int = 100) -> str:
     for m in section.models:
         models.add_row(m.model, f"{m.inferences:,}", _tokens(m.prompt_tokens), _tokens(m.completion_tokens),
                        _tokens(m.total_tokens))
-    proofs = Table(title=f"Proof availability ({section.window}; trusted settlements)", title_justify="left",
-                   box=box.SIMPLE)
-    for name in ("kind", "settlements", "fetched", "consistent", "mismatched", "unparseable", "missing",
-                 "unavailable", "not fetched", "retrievable+consistent"):
-        proofs.add_column(name, justify="left" if name == "kind" else "right")
+    proofs = Table(title=f"Proof availability ({section.window}; trusted settlements; Walrus payloads)",
+                   title_justify="left", box=box.SIMPLE)
+    proofs.add_column("")
     for p in section.proofs:
-        proofs.add_row(p.kind, *(f"{v:,}" for v in (p.settlements, p.blobs_fetched, p.consistent, p.mismatched,
-                                                    p.unparseable, p.missing, p.unavailable, p.not_fetched)),
-                       _percent(p.share))
+        proofs.add_column(p.kind, justify="right")
+    for label, attr in (("settlements", "settlements"), ("payload fetched", "blobs_fetched"),
+                        ("consistent", "consistent"), ("mismatched (root, count or TEE)", "mismatched"),
+                        ("unparseable", "unparseable"), ("missing (404: expired or never stored)", "missing"),
+                        ("refused (403 too large, 451 blocked)", "unavailable"),
+                        ("not fetched yet", "not_fetched")):
+        proofs.add_row(label, *(f"{getattr(p, attr):,}" for p in section.proofs))
+    proofs.add_row("retrievable and consistent", *(_percent(p.share) for p in section.proofs))
     parts: list[RenderableType] = [models if section.models else Text("No Walrus payload names a model yet "
                                                                        "(run `og-indexer enrich`)."), proofs]
     out = io.StringIO()

@@ -79,8 +79,9 @@ async def enrich(
     async with pool.acquire() as conn:
         result.derived.update(await derive(conn))
     result.elapsed_s = time.monotonic() - began
-    log.info("enrich requested=%d outcomes=%s derived=%s elapsed_ms=%d", result.requested,
-             dict(result.outcomes), dict(result.derived), result.elapsed_s * 1000)
+    level = logging.INFO if result.requested or result.derived else logging.DEBUG  # idle passes stay quiet
+    log.log(level, "enrich requested=%d outcomes=%s derived=%s elapsed_ms=%d", result.requested,
+            dict(result.outcomes), dict(result.derived), result.elapsed_s * 1000)
     return result
 
 
