@@ -14,7 +14,7 @@ import asyncpg
 import pytest
 from pipeline_helpers import devnet_config, fresh_pool, head, run_backfill
 
-from indexer import store
+from indexer import store, sync
 from indexer.catalog import normalize_model
 from indexer.devnet.aggregator import Faults, StandIn
 from indexer.devnet.simulate import simulate
@@ -212,6 +212,17 @@ async def test_reparse_rebuilds_identical_tables_without_the_aggregator(indexed:
     before = await _digest(indexed)
     result = await enrich(indexed, ["http://127.0.0.1:9"], OPTS, reparse=True)  # nothing listens there
     assert result.requested == 0 and sum(result.derived.values()) > 0
+    assert await _digest(indexed) == before
+
+
+async def test_redecode_drops_derived_rows_and_enrich_derives_them_again_offline(
+    indexed: asyncpg.Pool, devnet_pair: DevnetPair, truth: GroundTruth
+) -> None:
+    before = await _digest(indexed)
+    await sync.redecode(indexed, devnet_config(devnet_pair.urls, truth).chain("opengradient"))
+    assert await indexed.fetchval("select count(*) from og.walrus_batches") == 0  # went with the settlements
+    result = await enrich(indexed, ["http://127.0.0.1:9"], OPTS)  # every blob is stored: no request
+    assert result.requested == 0
     assert await _digest(indexed) == before
 
 
