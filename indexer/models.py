@@ -197,3 +197,69 @@ class X402Event(Provenance, table=True):
     token: str | None = None
     owner: str | None = None
     reason: str | None = None
+
+
+class WalrusBlob(SQLModel, table=True):
+    """One Walrus fetch outcome per blob id, with the raw payload bytes (sql/migrations/0009)."""
+
+    __tablename__ = "walrus_blobs"
+    __table_args__ = SCHEMA
+    blob_id: str = Field(primary_key=True)
+    status: str
+    http_status: int | None = None
+    attempts: int
+    last_error: str | None = None
+    aggregator: str | None = None
+    fetched_at: datetime = _time()
+    size_bytes: int | None = Field(default=None, sa_type=BigInteger)
+    sha256: str | None = None
+    body: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+
+
+class WalrusIndividual(Provenance, table=True):
+    __tablename__ = "walrus_individual"
+    __table_args__ = SCHEMA
+    blob_id: str
+    status: str
+    error: str | None = None
+    model_raw: str | None = None
+    input_model_raw: str | None = None
+    output_model_raw: str | None = None
+    prompt_tokens: int | None = Field(default=None, sa_type=BigInteger)
+    completion_tokens: int | None = Field(default=None, sa_type=BigInteger)
+    total_tokens: int | None = Field(default=None, sa_type=BigInteger)
+    streamed: bool | None = None
+    tee_id_matches: bool | None = None
+    timestamp_matches: bool | None = None
+    eth_address_matches: bool | None = None
+    output_tee_matches: bool | None = None
+    consistent: bool
+    model: str | None = None  # generated: og.normalize_model(model_raw)
+
+
+class WalrusBatch(Provenance, table=True):
+    __tablename__ = "walrus_batches"
+    __table_args__ = SCHEMA
+    blob_id: str
+    status: str
+    error: str | None = None
+    leaf_format: str | None = None
+    leaf_encoding: str | None = None
+    leaves: int | None = None
+    computed_root: str | None = None
+
+
+class WalrusBatchLeaf(SQLModel, table=True):
+    __tablename__ = "walrus_batch_leaves"
+    __table_args__ = SCHEMA
+    chain_id: int = Field(primary_key=True)
+    block_number: int = Field(primary_key=True, sa_type=BigInteger)
+    block_hash: str
+    log_index: int = Field(primary_key=True)
+    leaf_index: int = Field(primary_key=True)
+    tree_index: int
+    tee_id: str | None = None
+    leaf_timestamp: Decimal | None = _uint_opt()
+    input_hash: str
+    output_hash: str
+    signature: str | None = None

@@ -32,6 +32,8 @@ async def pending_blobs(conn: Conn, *, retry_missing: bool = False) -> list[str]
 
 
 async def _stage_insert(conn: Conn, table: str, rows: Sequence[Row], tail: str) -> int:
+    """COPY rows into a session temp table, then `insert into og.<table> select … from <stage>
+    <tail>`: tail names the stage's alias, filter and conflict clause. Returns rows inserted."""
     cols = type(rows[0]).columns()
     stage = f"stage_{table}"
     await conn.execute(f"create temp table if not exists {stage} (like og.{table}) on commit delete rows")

@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from indexer.devnet.aggregator import Faults, StandIn
 from indexer.devnet.anvil import free_port
 from indexer.walrus.client import FetchOptions, WalrusClient
-from indexer.walrus.rows import BlobRow
+from indexer.walrus.rows import PAYLOAD_ROW_TYPES, BlobRow
 
 BLOB = "A" * 42 + "g"
 BODY = b'{"input": {"model": "gpt-5-mini"}}'
@@ -101,3 +102,15 @@ async def test_fails_over_to_the_next_aggregator(serve: list[StandIn], blob_dir:
 async def test_a_string_that_is_no_blob_id_is_rejected_without_a_request(serve: list[StandIn], blob_dir: Path) -> None:
     s, row = await _fetch(serve, blob_dir, Faults(), blob="0x" + "00" * 20)
     assert (row.status, row.attempts) == ("rejected", 0) and s.stats.requests == 0
+
+
+async def test_walrus_row_types_fill_every_required_column(pool: asyncpg.Pool) -> None:
+    for rt in (BlobRow, *PAYLOAD_ROW_TYPES):
+        recs = await pool.fetch(
+            "select column_name, is_nullable, is_generated from information_schema.columns"
+            " where table_schema = 'og' and table_name = $1", rt.TABLE)
+        cols = {r["column_name"] for r in recs}
+        required = {r["column_name"] for r in recs if r["is_nullable"] == "NO"}
+        generated = {r["column_name"] for r in recs if r["is_generated"] == "ALWAYS"}
+        assert set(rt.columns()) == cols - generated, rt.TABLE
+        assert required <= set(rt.columns()), rt.TABLE
