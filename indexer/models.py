@@ -234,7 +234,6 @@ class WalrusIndividual(Provenance, table=True):
     eth_address_matches: bool | None = None
     output_tee_matches: bool | None = None
     consistent: bool
-    model: str | None = None  # generated: og.normalize_model(model_raw)
 
 
 class WalrusBatch(Provenance, table=True):

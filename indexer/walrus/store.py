@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..rows import Row
-from ..store import Conn
-from .rows import FINAL_STATUSES, PAYLOAD_ROW_TYPES, BlobRow, SettlementRef
+from ..store import Conn, lock_chain
+from .rows import FINAL_STATUSES, PAYLOAD_ROW_TYPES, BlobRow, SettlementKeyRow, SettlementRef
 
 _KINDS = ("batch", "individual")
 
@@ -104,8 +104,11 @@ async def unparsed(
 
 
 async def save_payload_rows(conn: Conn, rows: Sequence[Row]) -> dict[str, int]:
-    """Insert derived rows (idempotent) in dependency order; rows whose settlement is gone by now
-    (a reorg in between) are skipped, as a later enrich would not find them either."""
+    """Insert derived rows (idempotent) in dependency order, inside the caller's transaction. The
+    chains' writer locks are held first, so a rollback runs wholly before (its settlements are gone
+    and their rows are skipped) or wholly after (it deletes them) and never leaves orphans."""
+    for chain_id in sorted({r.chain_id for r in rows if isinstance(r, SettlementKeyRow)}):
+        await lock_chain(conn, chain_id)
     written: dict[str, int] = {}
     for rt in PAYLOAD_ROW_TYPES:
         batch = [r for r in rows if type(r) is rt]

@@ -31,13 +31,14 @@ $$;
 -- enrich looks settlements up by blob id.
 create index settlements_walrus_blob on og.settlements (walrus_blob_id) where walrus_blob_id is not null;
 
--- Payload-derived rows hang off their settlement (on delete cascade): a reorg or redecode that
--- removes the settlement removes them; `enrich` derives them again from the stored blob.
+-- Payload-derived rows carry their settlement's key and block: a reorg removes them with it
+-- (indexer.store.ROLLBACK_TABLES); `enrich` derives them again from the stored blob when the
+-- settlement comes back. No FK to og.settlements: it stays free to truncate and bulk-load.
 
 -- One row per individual settlement whose payload is stored. status: parsed | invalid (a JSON
 -- object with a field of the wrong type or size: error says which) | unparseable (not a JSON
--- object, or cut at the size cap). model = og.normalize_model(model_raw); model_raw is input.model,
--- else output.model, set only for parsed rows. *_matches: the payload field equals the event's
+-- object, or cut at the size cap). model_raw (views normalise it with
+-- og.normalize_model) is input.model, else output.model, set only for parsed rows. *_matches: the payload field equals the event's
 -- (NULL: the payload lacks it); consistent: teeId, timestamp and ethAddress match and no output tee
 -- field contradicts the event.
 create table og.walrus_individual (
@@ -62,10 +63,7 @@ create table og.walrus_individual (
     eth_address_matches boolean,
     output_tee_matches  boolean,
     consistent          boolean     not null,
-    model               text        generated always as (og.normalize_model(model_raw)) stored,
-    primary key (chain_id, block_number, log_index),
-    foreign key (chain_id, block_number, log_index)
-        references og.settlements (chain_id, block_number, log_index) on delete cascade
+    primary key (chain_id, block_number, log_index)
 );
 create index walrus_individual_blob on og.walrus_individual (blob_id);
 
@@ -87,9 +85,7 @@ create table og.walrus_batches (
     leaf_encoding  text,
     leaves         integer,
     computed_root  text,
-    primary key (chain_id, block_number, log_index),
-    foreign key (chain_id, block_number, log_index)
-        references og.settlements (chain_id, block_number, log_index) on delete cascade
+    primary key (chain_id, block_number, log_index)
 );
 create index walrus_batches_blob on og.walrus_batches (blob_id);
 
@@ -108,8 +104,6 @@ create table og.walrus_batch_leaves (
     input_hash      text          not null,
     output_hash     text          not null,
     signature       text,
-    primary key (chain_id, block_number, log_index, leaf_index),
-    foreign key (chain_id, block_number, log_index)
-        references og.walrus_batches (chain_id, block_number, log_index) on delete cascade
+    primary key (chain_id, block_number, log_index, leaf_index)
 );
 create index walrus_batch_leaves_tee on og.walrus_batch_leaves (tee_id, chain_id) where tee_id is not null;
