@@ -500,7 +500,10 @@ def _start_enrichment(pool: asyncpg.Pool, cfg: Config, stop: asyncio.Event, inte
     from .walrus.client import FetchOptions
     from .walrus.enrich import enrich_forever
 
-    return asyncio.create_task(enrich_forever(pool, cfg.walrus_urls, FetchOptions(), stop, interval), name="enrich")
+    task = asyncio.create_task(enrich_forever(pool, cfg.walrus_urls, FetchOptions(), stop, interval), name="enrich")
+    # A failure enrich_forever does not expect is a bug: stop the service so that it surfaces.
+    task.add_done_callback(lambda t: None if t.cancelled() or t.exception() is None else stop.set())
+    return task
 
 
 @main.command()

@@ -85,6 +85,10 @@ def status_cmd() -> None:
         click.echo("no devnet (start it with `og-indexer devnet up`)")
     for node in nodes:
         click.echo(_line(node))
+    walrus_url = aggregator.running_url(STATE_DIR)
+    if nodes or walrus_url:
+        click.echo(f"{'walrus':<13} {'':<12} {walrus_url or '':<24} "
+                   f"{'running' if walrus_url else 'not running'}")
 
 
 @devnet.command("simulate")

@@ -159,8 +159,10 @@ def parse_individual(ref: SettlementRef, body: bytes, truncated: bool = False) -
 
 
 def _bytes(value: Any, where: str, size: int | None) -> bytes:
-    if not isinstance(value, str) or len(value) > 2 + 2 * 65536:
+    if not isinstance(value, str):
         raise PayloadError(f"{where} is a {_type(value)}, not a hex string")
+    if len(value) > 2 + 2 * 65536:
+        raise PayloadError(f"{where} is longer than 64 KiB")
     text = value[2:] if value[:2].lower() == "0x" else value
     try:
         raw = bytes.fromhex(text)
