@@ -1,5 +1,5 @@
 # og-indexer: two commands from a clean clone.
-#   make demo  - local devnet + embedded Postgres + simulated traffic -> index -> demand report
+#   make demo  - local devnet + embedded Postgres + simulated traffic -> index -> enrich -> demand report
 #   make test  - ruff, mypy --strict, pytest (real Postgres + anvil)
 PYTHON ?= python3
 VENV   := .venv
@@ -34,6 +34,7 @@ demo: install
 	$(DEMO_ENV) $(BIN)/og-indexer --devnet catalog import .devnet/catalog.json
 	$(DEMO_ENV) $(BIN)/og-indexer --devnet backfill --chain opengradient --from 0 --to latest
 	$(DEMO_ENV) $(BIN)/og-indexer --devnet backfill --chain base --from 0 --to latest
+	$(DEMO_ENV) $(BIN)/og-indexer --devnet enrich
 	$(DEMO_ENV) $(BIN)/og-indexer --devnet status
 	$(DEMO_ENV) $(BIN)/og-indexer --devnet report
 	$(DEMO_ENV) $(BIN)/og-indexer --devnet db-info

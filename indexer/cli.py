@@ -92,6 +92,7 @@ class State:
                     raise ConfigError(str(e)) from None
                 env.setdefault("OG_RPC_URL", urls["opengradient"])
                 env.setdefault("BASE_RPC_URL", urls["base"])
+                _devnet_walrus(env)
             if self.database_url:
                 env["DATABASE_URL"] = self.database_url
             cfg = load_config(self.config_path, env)
@@ -105,6 +106,16 @@ class State:
 
 
 pass_state = click.make_pass_decorator(State)
+
+
+def _devnet_walrus(env: dict[str, str]) -> None:
+    """With --devnet, Walrus payloads come from the devnet's aggregator stand-in when it runs."""
+    from .devnet.aggregator import running_url
+    from .devnet.nodes import STATE_DIR
+
+    url = running_url(STATE_DIR)
+    if url is not None:
+        env.setdefault("OG_WALRUS_URL", url)
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
@@ -336,16 +347,19 @@ def status(state: State, chain: str | None, offline: bool, as_json: bool) -> Non
 
     names = [chain] if chain else list(state.config.chains)
 
-    async def go(pool: asyncpg.Pool) -> list[dict[str, Any]]:
+    async def go(pool: asyncpg.Pool) -> tuple[list[dict[str, Any]], dict[str, dict[str, int]]]:
+        from .walrus.store import status_counts
+
         async with pool.acquire() as conn:
             await prepare(conn)
-            return [await chain_status(conn, state.config.chain(n), offline) for n in names]
+            return [await chain_status(conn, state.config.chain(n), offline) for n in names], await status_counts(conn)
 
-    report = run(with_pool(state, go))
+    report, walrus = run(with_pool(state, go))
     if as_json:
         click.echo(json.dumps(report, indent=2, default=str))
     else:
         render_status(report)
+        _echo_walrus_counts(walrus)
 
 
 @main.command()
@@ -362,12 +376,15 @@ def status(state: State, chain: str | None, offline: bool, as_json: bool) -> Non
 def report(state: State, fmt: str, window: str) -> None:
     """The demand summary: models used vs listed, who pays, who comes back, how much is verified,
     how concentrated demand is, TEE fleet liveness."""
-    from .report import build_report, render
+    from .report import build_report, render, render_walrus_table, walrus_section
 
     async def go(pool: asyncpg.Pool) -> str:
         async with pool.acquire() as conn:
             await prepare(conn)
-            return render(await build_report(conn, window), fmt)
+            text = render(await build_report(conn, window), fmt)
+            if fmt == "table":  # the Walrus section follows the table report
+                text += render_walrus_table(await walrus_section(conn, window))
+            return text
 
     click.echo(run(with_pool(state, go)), nl=False)
 
@@ -427,6 +444,14 @@ def show_config(state: State) -> None:
     help="Serve Prometheus metrics on 127.0.0.1:PORT/metrics.",
 )
 @click.option("--concurrency", type=click.IntRange(1, 64), default=4, help="Catch-up ranges fetched at once.")
+@click.option(
+    "--enrich-interval",
+    type=click.FloatRange(0),
+    default=60.0,
+    envvar="OG_INDEXER_ENRICH_INTERVAL",
+    show_envvar=True,
+    help="Seconds between background Walrus enrichment passes (0: none).",
+)
 @pass_state
 def run_cmd(
     state: State,
@@ -437,6 +462,7 @@ def run_cmd(
     stall_after: float,
     metrics_port: int | None,
     concurrency: int,
+    enrich_interval: float,
 ) -> None:
     """Follow the chains live: catch up from the checkpoint, then follow the head through reorgs,
     restarts and RPC failures until SIGINT/SIGTERM."""
@@ -455,7 +481,14 @@ def run_cmd(
     async def go(pool: asyncpg.Pool) -> None:
         async with pool.acquire() as conn:
             await prepare(conn)
-        await run_service(pool, cfgs, opts, metrics_port=metrics_port)
+        stop = asyncio.Event()
+        enriching = _start_enrichment(pool, state.config, stop, enrich_interval) if enrich_interval else None
+        try:
+            await run_service(pool, cfgs, opts, metrics_port=metrics_port, stop=stop)
+        finally:
+            stop.set()
+            if enriching is not None:
+                await enriching
 
     run(with_pool(state, go))
     click.echo("stopped cleanly")
@@ -501,3 +534,69 @@ def rollback_cmd(state: State, chain: str, from_block: int, yes: bool) -> None:
     deleted = run(with_pool(state, go))
     n = sum(deleted.values())
     click.echo(f"{chain}: {n} rows at or above block {from_block} deleted; `run` indexes from there again")
+def _start_enrichment(pool: asyncpg.Pool, cfg: Config, stop: asyncio.Event, interval: float) -> asyncio.Task[None]:
+    """`run`'s background Walrus enrichment (a task beside the followers, stopped by the same event)."""
+    from .walrus.client import FetchOptions
+    from .walrus.enrich import enrich_forever
+
+    task = asyncio.create_task(enrich_forever(pool, cfg.walrus_urls, FetchOptions(), stop, interval), name="enrich")
+    # A failure enrich_forever does not expect is a bug: stop the service so that it surfaces.
+    task.add_done_callback(lambda t: None if t.cancelled() or t.exception() is None else stop.set())
+    return task
+
+
+@main.command()
+@click.option(
+    "--aggregator",
+    "aggregators",
+    multiple=True,
+    help="Walrus aggregator base URL (repeatable; tried in order). Default: config [walrus] aggregator_urls, "
+    "env OG_WALRUS_URL, else https://aggregator.suicore.com.",
+)
+@click.option("--concurrency", type=click.IntRange(1, 256), default=16, help="Blob requests in flight at most.")
+@click.option("--max-bytes", type=click.IntRange(1), default=10 * 2**20, help="Longer bodies are cut and marked.")
+@click.option("--timeout", "timeout_s", type=click.FloatRange(0.1), default=30.0, help="Seconds per request.")
+@click.option("--retry-missing", is_flag=True, help="Ask again for blobs recorded as missing (404).")
+@click.option("--reparse", is_flag=True, help="Rebuild every payload-derived row from the stored blobs; no request.")
+@pass_state
+def enrich(
+    state: State,
+    aggregators: tuple[str, ...],
+    concurrency: int,
+    max_bytes: int,
+    timeout_s: float,
+    retry_missing: bool,
+    reparse: bool,
+) -> None:
+    """Fetch the Walrus payload of every settlement that has a blob id and none stored, keep it, and
+    derive per-model usage (individual payloads) and Merkle proof checks (batch payloads)."""
+    from .config import split_walrus_urls
+    from .walrus import store as walrus_store
+    from .walrus.client import FetchOptions
+    from .walrus.enrich import enrich as run_enrich
+
+    if reparse and retry_missing:
+        raise click.UsageError("--reparse makes no request: it cannot be combined with --retry-missing")
+    urls = split_walrus_urls(",".join(aggregators)) if aggregators else state.config.walrus_urls
+    opts = FetchOptions(concurrency=concurrency, max_bytes=max_bytes, timeout_s=timeout_s)
+
+    async def go(pool: asyncpg.Pool) -> dict[str, dict[str, int]]:
+        async with pool.acquire() as conn:
+            await prepare(conn)
+        result = await run_enrich(pool, urls, opts, retry_missing=retry_missing, reparse=reparse)
+        where = "stored blobs (no request)" if reparse else ", ".join(redact_url(u) for u in urls)
+        outcomes = ", ".join(f"{k} {v}" for k, v in sorted(result.outcomes.items())) or "none"
+        click.echo(f"enrich: {result.requested} blob(s) requested from {where} in {result.elapsed_s:.1f}s; "
+                   f"outcomes: {outcomes}")
+        async with pool.acquire() as conn:
+            return await walrus_store.status_counts(conn)
+
+    _echo_walrus_counts(run(with_pool(state, go)))
+
+
+def _echo_walrus_counts(counts: dict[str, dict[str, int]]) -> None:
+    """Rows per status of the Walrus tables (malformed payloads are counted here, with their error
+    in the rows)."""
+    click.echo("walrus payloads:")
+    for table, by_status in counts.items():
+        click.echo(f"  {table:<18} " + (", ".join(f"{k} {v}" for k, v in by_status.items()) or "none"))

@@ -14,6 +14,9 @@ from urllib.parse import urlsplit, urlunsplit
 from .errors import OgIndexerError
 from .resources import data_dir
 
+# The Walrus aggregator OpenGradient's own tools read (mainnet).
+WALRUS_AGGREGATOR = "https://aggregator.suicore.com"
+
 ABI_DIR = data_dir("abis")
 
 # What a watched contract is, for the stage that turns decoded events into table rows.
@@ -85,6 +88,7 @@ class ChainConfig:
 class Config:
     chains: Mapping[str, ChainConfig]
     database_url: str | None = None
+    walrus_urls: tuple[str, ...] = (WALRUS_AGGREGATOR,)  # Walrus aggregators, tried in order
 
     def chain(self, name: str) -> ChainConfig:
         try:
@@ -207,6 +211,7 @@ BASE = ChainConfig(
 
 BUILTIN: dict[str, ChainConfig] = {OPENGRADIENT.name: OPENGRADIENT, BASE.name: BASE}
 RPC_ENV = {"opengradient": "OG_RPC_URL", "base": "BASE_RPC_URL"}
+WALRUS_ENV = "OG_WALRUS_URL"
 
 
 def redact_url(url: str) -> str:
@@ -359,7 +364,7 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
             raise ConfigError(f"config file {path} does not exist") from None
         except tomllib.TOMLDecodeError as e:
             raise ConfigError(f"config file {path} is not valid TOML: {e}") from None
-        unknown = set(data) - {"chains", "database_url"}
+        unknown = set(data) - {"chains", "database_url", "walrus"}
         if unknown:
             raise ConfigError(f"{path}: unknown top-level key(s) {', '.join(sorted(unknown))}")
         if "database_url" in data:
@@ -375,6 +380,9 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
                         raise ConfigError(f"chains.{name}: a new chain needs {required}")
                 chains[name] = ChainConfig(name=name, chain_id=0, rpc_urls=(), contracts=())
             chains[name] = _apply_chain(chains[name], table)
+    walrus_urls = _walrus_urls(data.get("walrus")) if path is not None else None
+    if env.get(WALRUS_ENV):
+        walrus_urls = split_walrus_urls(env[WALRUS_ENV])
     for name, var in RPC_ENV.items():
         if env.get(var):
             chains[name] = replace(chains[name], rpc_urls=_split_urls(env[var]))
@@ -389,4 +397,27 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
                 raise ConfigError(
                     f"chains.{c.name}.contracts.{contract.name}: unknown role {contract.role!r}"
                 )
-    return Config(chains=chains, database_url=database_url)
+    cfg = Config(chains=chains, database_url=database_url)
+    return replace(cfg, walrus_urls=walrus_urls) if walrus_urls else cfg
+
+
+def split_walrus_urls(value: str) -> tuple[str, ...]:
+    urls = tuple(u.strip().rstrip("/") for u in re.split(r"[,\s]+", value) if u.strip())
+    for u in urls:
+        if not re.match(r"^https?://", u):
+            raise ConfigError(f"Walrus aggregator URL {redact_url(u)!r} must start with http:// or https://")
+    return urls
+
+
+def _walrus_urls(table: Any) -> tuple[str, ...] | None:
+    """[walrus] aggregator_urls = ["https://…", …] (or one comma-separated string)."""
+    if table is None:
+        return None
+    if not isinstance(table, dict) or set(table) - {"aggregator_urls"}:
+        raise ConfigError("[walrus] takes one key: aggregator_urls")
+    urls = table.get("aggregator_urls")
+    if isinstance(urls, str):
+        return split_walrus_urls(urls) or None
+    if not isinstance(urls, list) or not urls or not all(isinstance(u, str) for u in urls):
+        raise ConfigError("walrus.aggregator_urls must be a non-empty list of URLs")
+    return split_walrus_urls(",".join(urls))

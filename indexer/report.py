@@ -164,14 +164,14 @@ def _caveats(anchors: Anchors, attributed: Decimal | None) -> tuple[str, ...]:
         coverage = "No inference is indexed yet, so no model is attributed."
     else:
         coverage = (
-            f"{_percent(1 - attributed)} of inferences name no model on-chain (current batch and "
-            "individual settlements); they are reported as 'unattributed' and never spread "
-            "over models."
+            f"{_percent(1 - attributed)} of inferences have no known model (batch settlements, and "
+            "individual ones without a stored, consistent Walrus payload); they are reported as "
+            "'unattributed' and never spread over models."
         )
     return (
-        "Attribution: per-model figures come only from records that name the model on-chain "
-        "(legacy inference path: model and payer; legacy SettlementWithMetadata: model only). "
-        + coverage,
+        "Attribution: per-model figures come only from records that name the model (legacy "
+        "inference path: model and payer; legacy SettlementWithMetadata: model only; Walrus "
+        "payloads of individual settlements: model and tokens, no payer). " + coverage,
         "No on-chain field links a Base payment to an OpenGradient settlement or to a model: "
         "revenue cannot be split per model or per inference, and private-mode inferences leave "
         "nothing on-chain.",
@@ -571,3 +571,110 @@ def render(report: Report, fmt: str) -> str:
     if fmt == "json":
         return render_json(report)
     raise ReportError(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
+
+
+# --- Walrus payloads: models with tokens, proof availability (table format only) -----------------
+
+
+@dataclass(frozen=True, slots=True)
+class PayloadModelLine:
+    model: str
+    inferences: int  # in the window
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    total_tokens: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ProofLine:
+    kind: str  # batch | individual
+    settlements: int
+    blobs_fetched: int
+    missing: int
+    consistent: int
+    mismatched: int
+    unparseable: int
+    unavailable: int
+    not_fetched: int
+    share: Decimal | None  # retrievable and consistent / settlements
+
+
+@dataclass(frozen=True, slots=True)
+class WalrusSection:
+    """What the stored Walrus payloads add: per-model usage with tokens, and proof availability, in
+    the report's window (proofs: settlements of the window's UTC days)."""
+
+    window: str
+    models: tuple[PayloadModelLine, ...]
+    proofs: tuple[ProofLine, ...]
+
+
+async def walrus_section(conn: Conn, window: str) -> WalrusSection:
+    if window not in WINDOWS:
+        raise ReportError(f"window {window!r} is not one of {', '.join(WINDOWS)}")
+    suffix = {"7d": "_7d", "30d": "_30d", "all": ""}[window]
+    rows = await conn.fetch(
+        f"select model, inferences{suffix} as n, prompt_tokens{suffix} as p, completion_tokens{suffix} as c,"
+        f" total_tokens{suffix} as t from og.model_usage where attribution = 'walrus_payload'"
+        f" and inferences{suffix} > 0 order by n desc, model limit {TOP_MODELS}"
+    )
+    def opt(value: Any) -> int | None:
+        return None if value is None else int(value)
+
+    models = tuple(PayloadModelLine(r["model"], _int(r["n"]), opt(r["p"]), opt(r["c"]), opt(r["t"])) for r in rows)
+    since = await conn.fetchval(
+        "select (inference_from at time zone 'UTC')::date from og.windows where \"window\" = $1", window
+    )
+    proofs = await conn.fetch(
+        "select kind, sum(settlements) as settlements, sum(blobs_fetched) as blobs_fetched, sum(missing) as missing,"
+        " sum(consistent) as consistent, sum(mismatched) as mismatched, sum(unparseable) as unparseable,"
+        " sum(unavailable) as unavailable, sum(not_fetched) as not_fetched from og.proof_availability"
+        " where $1::date is null or day > $1::date group by kind order by kind",
+        None if window == "all" else since,
+    )
+    return WalrusSection(
+        window=window,
+        models=models,
+        proofs=tuple(
+            ProofLine(
+                kind=r["kind"], settlements=_int(r["settlements"]), blobs_fetched=_int(r["blobs_fetched"]),
+                missing=_int(r["missing"]), consistent=_int(r["consistent"]), mismatched=_int(r["mismatched"]),
+                unparseable=_int(r["unparseable"]), unavailable=_int(r["unavailable"]),
+                not_fetched=_int(r["not_fetched"]),
+                share=_share(Decimal(r["consistent"]) / r["settlements"]) if r["settlements"] else None,
+            )
+            for r in proofs
+        ),
+    )
+
+
+def _tokens(value: int | None) -> str:
+    return "-" if value is None else f"{value:,}"
+
+
+def render_walrus_table(section: WalrusSection, width: int = 100) -> str:
+    """The section as plain text, printed after the table report."""
+    models = Table(title=f"Models named by Walrus payloads ({section.window}; individual settlements, no payer)",
+                   title_justify="left", box=box.SIMPLE)
+    for name in ("model", "inferences", "prompt tokens", "completion tokens", "total tokens"):
+        models.add_column(name, justify="left" if name == "model" else "right")
+    for m in section.models:
+        models.add_row(m.model, f"{m.inferences:,}", _tokens(m.prompt_tokens), _tokens(m.completion_tokens),
+                       _tokens(m.total_tokens))
+    proofs = Table(title=f"Proof availability ({section.window}; trusted settlements; Walrus payloads)",
+                   title_justify="left", box=box.SIMPLE)
+    proofs.add_column("")
+    for p in section.proofs:
+        proofs.add_column(p.kind, justify="right")
+    for label, attr in (("settlements", "settlements"), ("payload fetched", "blobs_fetched"),
+                        ("consistent", "consistent"), ("mismatched (root, count or TEE)", "mismatched"),
+                        ("unparseable", "unparseable"), ("missing (404: expired or never stored)", "missing"),
+                        ("refused (403 too large, 451 blocked)", "unavailable"),
+                        ("not fetched yet", "not_fetched")):
+        proofs.add_row(label, *(f"{getattr(p, attr):,}" for p in section.proofs))
+    proofs.add_row("retrievable and consistent", *(_percent(p.share) for p in section.proofs))
+    parts: list[RenderableType] = [models if section.models else Text("No Walrus payload names a model yet "
+                                                                       "(run `og-indexer enrich`)."), proofs]
+    out = io.StringIO()
+    Console(file=out, width=width, color_system=None, force_terminal=False).print(Group(*parts))
+    return out.getvalue()

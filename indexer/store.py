@@ -439,7 +439,9 @@ async def all_tees(conn: Conn, chain_id: int) -> set[tuple[str, str]]:
 
 # --- live following: tip, stored hashes, rollback -----------------------------------------------
 
-ROLLBACK_TABLES = ("raw_logs", "transactions", *DECODED_TABLES, "blocks")
+# Rows derived from the Walrus payloads of settlements in the rolled-back blocks (the blobs stay).
+WALRUS_DERIVED_TABLES = ("walrus_batch_leaves", "walrus_batches", "walrus_individual")
+ROLLBACK_TABLES = ("raw_logs", "transactions", *DECODED_TABLES, *WALRUS_DERIVED_TABLES, "blocks")
 
 
 async def tip(conn: Conn, chain_id: int) -> tuple[int, str] | None:

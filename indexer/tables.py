@@ -344,6 +344,87 @@ class ChainStateRow(Row):
     last_error_resolved_at: Timestamptz | None
 
 
+# --- Walrus payloads (indexer.walrus: `og-indexer enrich`) ----------------------------------------
+
+
+@dataclass(slots=True)
+class BlobRow(Row):
+    """One fetch outcome per Walrus blob id; body is the raw payload as served. Kept through reorgs."""
+
+    TABLE: ClassVar[str] = "walrus_blobs"
+    KEY: ClassVar[tuple[str, ...]] = ("blob_id",)
+    blob_id: Text
+    status: Text  # one of indexer.walrus.rows.BLOB_STATUSES
+    http_status: Int4 | None
+    attempts: Int4
+    last_error: Text | None
+    aggregator: Text | None  # base URL that gave the final answer
+    fetched_at: Timestamptz
+    size_bytes: Int8 | None  # bytes kept (the cap when truncated)
+    sha256: Text | None
+    body: Bytea | None
+
+
+@dataclass(slots=True)
+class SettlementPayloadRow(EventRow):
+    """A row derived from a settlement's payload: the settlement's key and block, and the blob."""
+
+    blob_id: Text
+
+
+@dataclass(slots=True)
+class IndividualPayloadRow(SettlementPayloadRow):
+    """One per individual settlement with a stored payload."""
+
+    TABLE: ClassVar[str] = "walrus_individual"
+    status: Text  # one of indexer.walrus.rows.INDIVIDUAL_STATUSES
+    error: Text | None
+    model_raw: Text | None  # input.model, else output.model (valid names only)
+    input_model_raw: Text | None  # as found, cut to MAX_TEXT characters
+    output_model_raw: Text | None
+    prompt_tokens: Int8 | None
+    completion_tokens: Int8 | None
+    total_tokens: Int8 | None
+    streamed: Bool | None
+    tee_id_matches: Bool | None  # None: the payload does not carry the field
+    timestamp_matches: Bool | None
+    eth_address_matches: Bool | None
+    output_tee_matches: Bool | None
+    consistent: Bool
+
+
+@dataclass(slots=True)
+class BatchPayloadRow(SettlementPayloadRow):
+    """One per batch settlement with a stored payload."""
+
+    TABLE: ClassVar[str] = "walrus_batches"
+    status: Text  # one of indexer.walrus.rows.BATCH_STATUSES
+    error: Text | None
+    leaf_format: Text | None
+    leaf_encoding: Text | None  # the payload's leafEncoding, as JSON text (cut to MAX_TEXT)
+    leaves: Int4 | None
+    computed_root: Text | None
+
+
+@dataclass(slots=True)
+class BatchLeafRow(Row):
+    """One per leaf of a parsed batch payload."""
+
+    TABLE: ClassVar[str] = "walrus_batch_leaves"
+    KEY: ClassVar[tuple[str, ...]] = ("chain_id", "block_number", "log_index", "leaf_index")
+    chain_id: Int4
+    block_number: Int8
+    block_hash: Text
+    log_index: Int4
+    leaf_index: Int4  # position in the payload's values
+    tree_index: Int4
+    tee_id: Text | None  # current leaf format only
+    leaf_timestamp: Uint256 | None
+    input_hash: Text
+    output_hash: Text
+    signature: Text | None
+
+
 # Tables a block range writes, by COPY, in this order.
 ROW_TYPES: tuple[type[Row], ...] = (
     BlockRow,
@@ -357,6 +438,9 @@ ROW_TYPES: tuple[type[Row], ...] = (
     X402EventRow,
 )
 # Every og table og-indexer declares (the migration bookkeeping tables aside).
-TABLES: tuple[type[Row], ...] = (*ROW_TYPES, IndexedRangeRow, TeeRow, ModelRow, ChainStateRow)
+TABLES: tuple[type[Row], ...] = (
+    *ROW_TYPES, IndexedRangeRow, TeeRow, ModelRow, ChainStateRow,
+    BlobRow, IndividualPayloadRow, BatchPayloadRow, BatchLeafRow,
+)
 # Tables filled from logs (rebuilt by redecode); blocks and transactions are fetched context.
 DECODED_TABLES = tuple(t.TABLE for t in ROW_TYPES if t not in (BlockRow, TransactionRow, RawLogRow))

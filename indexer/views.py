@@ -61,6 +61,26 @@ class ModelInferencesView(Row):
     payer: Text | None
     inferences: Numeric | None
     mode_name: Text | None
+    prompt_tokens: Int8 | None  # walrus_payload rows: the payload's usage
+    completion_tokens: Int8 | None
+    total_tokens: Int8 | None
+
+
+@dataclass(slots=True)
+class SettlementProofsView(Row):
+    """One row per trusted batch or individual settlement: its blob's fetch and proof status (internal)."""
+
+    TABLE: ClassVar[str] = "settlement_proofs"
+    KEY: ClassVar[tuple[str, ...]] = ("chain_id", "block_number", "log_index")
+    chain_id: Int4
+    block_number: Int8
+    log_index: Int4
+    block_time: Timestamptz | None
+    day: Date | None
+    kind: Text | None
+    blob_id: Text | None
+    blob_status: Text | None
+    proof_status: Text | None
 
 
 @dataclass(slots=True)
@@ -130,6 +150,15 @@ class ModelUsageView(Row):
     inferences_7d: Numeric | None
     inferences_30d: Numeric | None
     listed: Bool | None
+    prompt_tokens: Numeric | None  # walrus_payload rows only
+    completion_tokens: Numeric | None
+    total_tokens: Numeric | None
+    prompt_tokens_7d: Numeric | None
+    completion_tokens_7d: Numeric | None
+    total_tokens_7d: Numeric | None
+    prompt_tokens_30d: Numeric | None
+    completion_tokens_30d: Numeric | None
+    total_tokens_30d: Numeric | None
 
 
 @dataclass(slots=True)
@@ -184,6 +213,7 @@ class TeeFleetView(Row):
     heartbeat_age_s: Int8 | None
     payment_address: Text | None
     endpoint: Text | None
+    batch_items: Int8 | None  # batch payload leaves naming this TEE
 
 
 @dataclass(slots=True)
@@ -201,6 +231,9 @@ class VerificationCoverageView(Row):
     individual_inferences: Numeric | None
     legacy_path_inferences: Int8 | None
     legacy_path_verified_inferences: Int8 | None
+    batch_settlements: Int8 | None
+    batch_proofs_consistent: Int8 | None
+    batch_proofs_consistent_share: Numeric | None
 
 
 @dataclass(slots=True)
@@ -241,10 +274,45 @@ class WindowSummaryView(Row):
     legacy_path_verified_inferences: Int8 | None
 
 
+@dataclass(slots=True)
+class ProofAvailabilityView(Row):
+    """One row per UTC day and settlement kind: are the proofs retrievable and consistent?"""
+
+    TABLE: ClassVar[str] = "proof_availability"
+    KEY: ClassVar[tuple[str, ...]] = ("day", "kind")
+    day: Date
+    kind: Text
+    settlements: Int8 | None
+    blobs_fetched: Int8 | None
+    missing: Int8 | None
+    consistent: Int8 | None
+    mismatched: Int8 | None
+    unparseable: Int8 | None
+    unavailable: Int8 | None
+    not_fetched: Int8 | None
+    retrievable_consistent_share: Numeric | None
+
+
+@dataclass(slots=True)
+class ModelTokensDailyView(Row):
+    """One row per UTC day and model named by an individual settlement's payload."""
+
+    TABLE: ClassVar[str] = "model_tokens_daily"
+    KEY: ClassVar[tuple[str, ...]] = ("day", "model")
+    day: Date
+    model: Text
+    inferences: Numeric | None
+    with_usage: Int8 | None
+    prompt_tokens: Numeric | None
+    completion_tokens: Numeric | None
+    total_tokens: Numeric | None
+
+
 VIEWS: tuple[type[Row], ...] = (
     ChainHeadsView,
     WindowsView,
     ModelInferencesView,
+    SettlementProofsView,
     DailyActivityView,
     PayerStatsView,
     PayerRetentionView,
@@ -255,4 +323,6 @@ VIEWS: tuple[type[Row], ...] = (
     VerificationCoverageView,
     DemandConcentrationView,
     WindowSummaryView,
+    ProofAvailabilityView,
+    ModelTokensDailyView,
 )

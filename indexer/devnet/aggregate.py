@@ -8,6 +8,7 @@ from typing import TypeVar
 
 from indexer.devnet.catalog import Model, kind_of
 from indexer.devnet.demand import DAY, Session
+from indexer.devnet.payloads import walrus_truth
 from indexer.devnet.records import (
     Anomaly,
     Approval,
@@ -18,6 +19,7 @@ from indexer.devnet.records import (
     Settlement,
     TeeRegistration,
     TeeToggle,
+    WalrusBlob,
     X402Event,
     iso,
     parse_iso,
@@ -197,4 +199,5 @@ def build_truth(
         daily=_daily(start, config.days, facts, histories),
         payers=_payers([p for p in payments if p.is_x402], approvals),
         models=_models(catalog, og_facts), offchain=_offchain(sessions),
+        walrus=walrus_truth(_of(og_facts, WalrusBlob)),
     )

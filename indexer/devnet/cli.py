@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from indexer.devnet import aggregator
 from indexer.devnet.errors import DevnetError
 from indexer.devnet.nodes import (
     DEFAULT_BASE_PORT,
@@ -40,17 +41,24 @@ def devnet() -> None:
 @click.option("--base-port", type=click.IntRange(1, 65535), default=DEFAULT_BASE_PORT,
               show_default=True, envvar="DEVNET_BASE_PORT", show_envvar=True,
               help="Port of the Base chain node (chain id 8453).")
-def up_cmd(og_port: int, base_port: int) -> None:
-    """Start both nodes on 127.0.0.1 with log emitters at every contract address (idempotent)."""
-    if og_port == base_port:
-        raise click.ClickException("--og-port and --base-port must differ")
+@click.option("--walrus-port", type=click.IntRange(1, 65535), default=aggregator.DEFAULT_PORT,
+              show_default=True, envvar="DEVNET_WALRUS_PORT", show_envvar=True,
+              help="Port of the Walrus aggregator stand-in (serves .devnet/walrus/).")
+def up_cmd(og_port: int, base_port: int, walrus_port: int) -> None:
+    """Start both nodes on 127.0.0.1 with log emitters at every contract address, and the Walrus
+    aggregator stand-in (idempotent)."""
+    if len({og_port, base_port, walrus_port}) < 3:
+        raise click.ClickException("--og-port, --base-port and --walrus-port must differ")
     try:
         nodes, started = up(og_port, base_port)
+        walrus_url, walrus_new = aggregator.start_process(STATE_DIR, walrus_port)
     except DevnetError as e:
         raise click.ClickException(str(e)) from None
     for node in nodes:
         note = "started" if node.name in started else "already running"
         click.echo(f"{_line(node)} ({note})")
+    click.echo(f"{'walrus':<13} {'':<12} {walrus_url:<24} "
+               f"({'started' if walrus_new else 'already running'})")
     click.echo(f"state and logs in {STATE_DIR}")
 
 
@@ -59,6 +67,8 @@ def down_cmd() -> None:
     """Stop both nodes and forget their state."""
     try:
         stopped = down()
+        if aggregator.stop_process(STATE_DIR):
+            stopped.append("walrus")
     except DevnetError as e:
         raise click.ClickException(str(e)) from None
     click.echo(f"stopped {', '.join(stopped)}" if stopped else "no devnet node was running")
@@ -75,6 +85,10 @@ def status_cmd() -> None:
         click.echo("no devnet (start it with `og-indexer devnet up`)")
     for node in nodes:
         click.echo(_line(node))
+    walrus_url = aggregator.running_url(STATE_DIR)
+    if nodes or walrus_url:
+        click.echo(f"{'walrus':<13} {'':<12} {walrus_url or '':<24} "
+                   f"{'running' if walrus_url else 'not running'}")
 
 
 @devnet.command("simulate")
@@ -104,7 +118,8 @@ def simulate_cmd(days: int, seed: int, start: str, out: Path, og_url: str | None
         if og_url is None or base_url is None:
             urls = devnet_urls()
             og_url, base_url = og_url or urls["opengradient"], base_url or urls["base"]
-        truth = simulate(og_url, base_url, days, seed, start, anomalies=anomalies, reset=reset)
+        truth = simulate(og_url, base_url, days, seed, start, anomalies=anomalies, reset=reset,
+                         blob_dir=out.parent / "walrus")
         truth.write(out)
         listed = [{"model": m.model, "kind": m.kind, "source": f"devnet-{m.source}"} for m in truth.catalog if m.listed]
         (out.parent / "catalog.json").write_text(json.dumps(listed, indent=1) + "\n")
@@ -122,5 +137,8 @@ def simulate_cmd(days: int, seed: int, start: str, out: Path, og_url: str | None
                f"inferences; legacy inferences "
                f"{sum(1 for i in truth.inferences if i.source == 'precompile')}; "
                f"TEEs {len(truth.tees)}")
+    served = sum(1 for b in truth.walrus.blobs if b.served)
+    click.echo(f"  walrus payloads {served} in {out.parent / 'walrus'} "
+               f"({len(truth.walrus.blobs) - served} expired)")
     click.echo(f"ground truth: {out}")
     click.echo(f"listed models (for og-indexer catalog import): {out.parent / 'catalog.json'}")

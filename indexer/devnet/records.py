@@ -139,7 +139,29 @@ class Heartbeat:
     timestamp: int
 
 
+@dataclass(frozen=True)
+class WalrusBlob:
+    """The payload behind a relay settlement's blob id and what an indexer must make of it."""
+
+    time: str  # the settlement's block time
+    block: int
+    blob_id: str
+    kind: str  # batch | individual
+    trusted: bool
+    served: bool  # False: expired, the aggregator answers 404
+    payload_status: str | None  # batch: og.walrus_batches.status; individual: og.walrus_individual.status
+    consistent: bool | None  # the payload agrees with the event (batch: status consistent)
+    leaf_format: str | None
+    leaves: int | None
+    leaf_tees: dict[str, int]  # leaves per TEE id (current leaf format only)
+    model: str | None  # input.model, else output.model, as the payload names it
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    total_tokens: int | None
+    streamed: bool | None
+
+
 Fact = (
     Payment | Approval | X402Event | Settlement | Inference | Anomaly | TeeRegistration | TeeToggle
-    | Heartbeat
+    | Heartbeat | WalrusBlob
 )

@@ -6,8 +6,9 @@ import random
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 from eth_utils.crypto import keccak
 
@@ -20,6 +21,7 @@ from indexer.devnet.contracts import install_chain
 from indexer.devnet.demand import DAY, Session, sessions
 from indexer.devnet.emitter import LogSpec
 from indexer.devnet.errors import DevnetError
+from indexer.devnet.payloads import Payloads
 from indexer.devnet.plan import Emit, Mined, PlannedTx, call, event, mine_plan
 from indexer.devnet.records import Anomaly, iso
 from indexer.devnet.traffic_base import base_traffic
@@ -109,6 +111,7 @@ class Traffic:
     tees: list[TeeSpec]
     sessions: list[Session]
     legacy_users: tuple[str, ...]
+    blobs: dict[str, bytes] = field(default_factory=dict)  # Walrus payloads the aggregator serves
 
     @property
     def end(self) -> int:
@@ -128,19 +131,20 @@ def plan_traffic(days: int, seed: int, start: str = DEFAULT_START, anomalies: bo
     t0 = parse_start(start)
     demand = sessions(random.Random(f"{seed}/demand"), t0, days)
     og_rng = random.Random(f"{seed}/og")
+    payloads = Payloads(random.Random(f"{seed}/walrus"), t0, days)
     tee_txs, specs = tee_traffic(og_rng, t0, days)
     requests = [r for s in demand for r in s.requests]
     legacy = legacy_inference_traffic(og_rng, t0, days)
     og_txs = [
         *tee_txs,
-        *settlement_traffic(og_rng, t0, days, requests, specs),
+        *settlement_traffic(og_rng, t0, days, requests, specs, payloads),
         *legacy_relay_traffic(og_rng, t0, days),
         *legacy,
         *(_og_anomalies(og_rng, t0, days) if anomalies else []),
     ]
     base_txs = base_traffic(random.Random(f"{seed}/base"), t0, days, demand, anomalies)
     users = tuple(sorted({t.sender for t in legacy}))
-    return Traffic(seed, t0, days, anomalies, og_txs, base_txs, specs, demand, users)
+    return Traffic(seed, t0, days, anomalies, og_txs, base_txs, specs, demand, users, payloads.served)
 
 
 def simulate(
@@ -152,13 +156,17 @@ def simulate(
     *,
     anomalies: bool = True,
     reset: bool = False,
+    blob_dir: Path | None = None,
 ) -> GroundTruth:
     """Generate `days` UTC days of traffic from `start`, mine it on both nodes, return the truth.
 
     The nodes' heads must be older than `start` (fresh `devnet up` nodes are), or pass reset=True
-    to anvil_reset them first. Same arguments on fresh nodes give byte-identical truth.
+    to anvil_reset them first. Same arguments on fresh nodes give byte-identical truth. blob_dir:
+    where the Walrus payloads go (one file per blob id, what the aggregator stand-in serves).
     """
     traffic = plan_traffic(days, seed, start, anomalies)
+    if blob_dir is not None:
+        write_blobs(traffic.blobs, blob_dir)
     final = traffic.final_times
     og_rpc = _prepare(og_url, OPENGRADIENT.chain_id, reset)
     try:
@@ -173,6 +181,19 @@ def simulate(
     finally:
         og_rpc.close()
     return ground_truth(traffic, og_mined, base_mined)
+
+
+def write_blobs(blobs: dict[str, bytes], blob_dir: Path) -> None:
+    """The payloads as the stand-in aggregator serves them; earlier files in blob_dir are removed."""
+    try:
+        blob_dir.mkdir(parents=True, exist_ok=True)
+        for old in blob_dir.iterdir():
+            if old.is_file():
+                old.unlink()
+        for blob_id, body in blobs.items():
+            (blob_dir / blob_id).write_bytes(body)
+    except OSError as e:
+        raise DevnetError(f"cannot write the Walrus payloads to {blob_dir}: {e}") from e
 
 
 def ground_truth(traffic: Traffic, og_mined: Mined, base_mined: Mined) -> GroundTruth:

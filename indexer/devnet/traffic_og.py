@@ -29,6 +29,7 @@ from indexer.devnet.catalog import (
     WORKFLOW_MODELS,
 )
 from indexer.devnet.demand import DAY, Request, ceil_minute
+from indexer.devnet.payloads import Payloads
 from indexer.devnet.plan import Emit, PlannedTx, call, event
 from indexer.devnet.records import Inference, Settlement, iso
 from indexer.devnet.traffic_tee import TeeSpec
@@ -58,35 +59,42 @@ def _settlement(ts: int, kind: str, relay: str, sender: str, inferences: int, **
                       trusted=sender == RELAYER, **fields)
 
 
-def _batch_tx(rng: random.Random, ts: int, size: int, sender: str = RELAYER) -> PlannedTx:
-    root, blob = keccak(rng.randbytes(32 * size)), _blob_id(rng)
+def _batch_tx(rng: random.Random, ts: int, tees: Sequence[bytes | None], payloads: Payloads,
+              sender: str = RELAYER) -> PlannedTx:
+    """A BatchSettlement of len(tees) items (the TEE serving each; None: unknown) whose root commits
+    to the Walrus payload built for it."""
+    size = len(tees)
+    rng.randbytes(32 * size)  # keeps the seeded stream of the traffic that follows unchanged
+    blob = _blob_id(rng)
+    root, walrus = payloads.batch(blob, ts, tees, sender == RELAYER, size)
     return PlannedTx(
         ts, sender, RELAY, call(RELAY_ABI, "batchSettle", root, size, blob.encode()),
         (event(OPENGRADIENT, RELAY, RELAY_ABI, "BatchSettlement", root, size, blob.encode()),),
         [_settlement(ts, "batch", RELAY, sender, size, batch_size=size,
-                     merkle_root="0x" + root.hex(), walrus_blob_id=blob)])
+                     merkle_root="0x" + root.hex(), walrus_blob_id=blob), walrus])
 
 
-def _individual_tx(rng: random.Random, ts: int, req: Request, tee: TeeSpec) -> PlannedTx:
+def _individual_tx(rng: random.Random, ts: int, req: Request, tee: TeeSpec, payloads: Payloads) -> PlannedTx:
     inp, out, blob, sig = keccak(rng.randbytes(32)), keccak(rng.randbytes(32)), _blob_id(rng), \
         rng.randbytes(65)
     args = (tee.tee_id, UPTO, inp, out, req.ts, blob.encode(), sig)  # event order
+    walrus = payloads.individual(blob, ts, req, tee.tee_id, UPTO, inp, out, sig)
     return PlannedTx(
         ts, RELAYER, RELAY,
         call(RELAY_ABI, "settleIndividual", tee.tee_id, inp, out, req.ts, UPTO, blob.encode(), sig),
         (event(OPENGRADIENT, RELAY, RELAY_ABI, "IndividualSettlement", *args),),
         [_settlement(ts, "individual", RELAY, RELAYER, 1, tee_id="0x" + tee.tee_id.hex(),
-                     eth_address=UPTO, walrus_blob_id=blob)])
+                     eth_address=UPTO, walrus_blob_id=blob), walrus])
 
 
 def settlement_traffic(rng: random.Random, start: int, days: int, requests: Sequence[Request],
-                       tees: Sequence[TeeSpec]) -> list[PlannedTx]:
+                       tees: Sequence[TeeSpec], payloads: Payloads) -> list[PlannedTx]:
     """Relay v4 settlements for non-private requests: individual at once, batches of up to 20
     flushed when full or 5-15 minutes after their first item; plus two untrusted batches."""
     last = start + days * DAY - 60
     llm_tees = [t for t in tees if t.tee_type == 0]
     txs: list[PlannedTx] = []
-    batch: list[Request] = []
+    batch: list[tuple[Request, bytes]] = []
     deadline = 0
     for req in sorted(requests, key=lambda r: r.ts):
         if req.mode == "private":
@@ -97,21 +105,22 @@ def settlement_traffic(rng: random.Random, start: int, days: int, requests: Sequ
         tee = rng.choice(serving)
         if req.mode == "individual":
             ts = min(ceil_minute(req.ts + 1) + rng.randrange(2) * 60, last)
-            txs.append(_individual_tx(rng, ts, req, tee))
+            txs.append(_individual_tx(rng, ts, req, tee, payloads))
             continue
         if batch and req.ts > deadline:
-            txs.append(_batch_tx(rng, min(ceil_minute(deadline), last), len(batch)))
+            txs.append(_batch_tx(rng, min(ceil_minute(deadline), last), [t for _, t in batch], payloads))
             batch = []
         if not batch:
             deadline = req.ts + rng.randint(5, 15) * 60
-        batch.append(req)
+        batch.append((req, tee.tee_id))
         if len(batch) == BATCH_MAX:
-            txs.append(_batch_tx(rng, min(ceil_minute(req.ts + 1), last), len(batch)))
+            txs.append(_batch_tx(rng, min(ceil_minute(req.ts + 1), last), [t for _, t in batch], payloads))
             batch = []
     if batch:
-        txs.append(_batch_tx(rng, min(ceil_minute(deadline), last), len(batch)))
+        txs.append(_batch_tx(rng, min(ceil_minute(deadline), last), [t for _, t in batch], payloads))
     for size in (3, 7):  # anyone can call batchSettle on some deployments
-        txs.append(_batch_tx(rng, start + rng.randrange(60, days * 1440 - 1) * 60, size, STRANGER))
+        ts = start + rng.randrange(60, days * 1440 - 1) * 60
+        txs.append(_batch_tx(rng, ts, [None] * size, payloads, STRANGER))
     return txs
 
 

@@ -23,6 +23,7 @@ from indexer.devnet.records import (
     Inference,
     Payment,
     Settlement,
+    WalrusBlob,
     X402Event,
 )
 
@@ -138,6 +139,26 @@ class Offchain:
 
 
 @dataclass(frozen=True)
+class ModelTokens:
+    """Trusted individual settlements whose consistent payload names the model, and their tokens
+    (None when no payload carried usage)."""
+
+    inferences: int
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    total_tokens: int | None
+
+
+@dataclass(frozen=True)
+class Walrus:
+    """The payloads behind relay settlements: every blob, then per normalised model and per TEE."""
+
+    blobs: tuple[WalrusBlob, ...]
+    models: dict[str, ModelTokens]
+    tee_batch_items: dict[str, int]  # leaves naming the TEE in trusted batches with parsed payloads
+
+
+@dataclass(frozen=True)
 class GroundTruth:
     format: str
     config: SimConfig
@@ -155,6 +176,7 @@ class GroundTruth:
     payers: dict[str, Payer]
     models: dict[str, ModelUse]
     offchain: Offchain
+    walrus: Walrus
 
     def to_json(self) -> bytes:
         return orjson.dumps(self, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2) + b"\n"

@@ -1,7 +1,7 @@
 -- og.returning_payers_per_model: one row per og.model_usage row (model, attribution).
 -- Payer figures exist only where the chain names both model and payer: attribution
--- 'legacy_inference' (payer = tx.from of the legacy inference). For 'settlement_metadata' and
--- 'unattributed' rows payers, returning_payers, returning_share and repeat_inferences are NULL
+-- 'legacy_inference' (payer = tx.from of the legacy inference). For 'settlement_metadata',
+-- 'walrus_payload' (Walrus payloads name no payer) and 'unattributed' rows payers, returning_payers, returning_share and repeat_inferences are NULL
 -- (unknowable from chain data), and `inferences` shows how much volume that leaves uncovered.
 -- returning_payers: payers who used the model on at least two distinct UTC days;
 -- repeat_inferences: inferences by payers on days after their first UTC day on that model.

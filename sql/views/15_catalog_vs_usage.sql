@@ -1,12 +1,13 @@
 -- og.catalog_vs_usage: exactly one row comparing the catalog (og.models) with on-chain usage.
--- used_models: distinct normalised models with at least one attributed inference (any attribution,
--- all time); active_models_7d / _30d: used models with an inference in the rolling window ending at
+-- used_models: distinct normalised models with at least one attributed inference (any attribution
+-- of og.model_usage, walrus_payload included; all time); active_models_7d / _30d: used models with an inference in the rolling window ending at
 -- the inference chain's latest indexed block time; listed_never_used: listed keys with no
 -- attributed inference ever; used_not_listed: used keys missing from og.models;
 -- active_share_30d = listed models active in 30d / listed models (NULL when nothing is listed);
 -- attributed_share = attributed inferences / all settled-or-legacy inferences (NULL when none):
--- the coverage of every per-model figure. Caveat: a listed model "never used" may well be used
--- through batch, individual or private settlement, which name no model on-chain.
+-- the coverage of every per-model figure (it rises by exactly the individual settlements whose
+-- Walrus payload is stored and consistent). Caveat: a listed model "never used" may well be used
+-- through batch or private settlement, or an individual one whose payload is not stored.
 create or replace view og.catalog_vs_usage as
 with usage as materialized (
     select u.model, u.inferences, u.inferences_7d, u.inferences_30d

@@ -6,6 +6,9 @@
 -- every ~900 s, so a TEE one missed heartbeat behind is still live.
 -- individual_settlements: trusted IndividualSettlement rows naming this tee_id on the same chain
 -- (batch settlements name no TEE on-chain, so they are not counted per TEE).
+-- batch_items: leaves naming this TEE in the Walrus payloads of trusted batch settlements on the
+-- same chain whose proof is consistent (og.walrus_batches.status; current leaf format only: older
+-- formats carry no TEE id). 0 also when no payload is stored yet: see og.proof_availability.
 -- tee_type_name: 0 LLMProxy, 1 Validator (registry defaults; NULL for other types).
 create or replace view og.tee_fleet as
 select
@@ -24,7 +27,8 @@ select
     case t.tee_type when 0 then 'LLMProxy' when 1 then 'Validator' end as tee_type_name,
     extract(epoch from h.head_time - t.last_heartbeat_at)::bigint as heartbeat_age_s,
     t.payment_address,
-    t.endpoint
+    t.endpoint,
+    b.batch_items
 from og.tees t
 left join og.chain_heads h on h.chain_id = t.chain_id
 -- Counted per TEE off index settlements_individual_tee (index-only).
@@ -34,9 +38,18 @@ cross join lateral (
     where s.chain_id = t.chain_id and s.tee_id = t.tee_id
       and s.kind = 'individual' and s.trusted
 ) p
+cross join lateral (
+    select count(*) as batch_items
+    from og.walrus_batch_leaves l
+    join og.walrus_batches b
+      on b.chain_id = l.chain_id and b.block_number = l.block_number and b.log_index = l.log_index
+    join og.settlements s
+      on s.chain_id = l.chain_id and s.block_number = l.block_number and s.log_index = l.log_index
+    where l.tee_id = t.tee_id and l.chain_id = t.chain_id and b.status = 'consistent' and s.trusted
+) b
 order by t.chain_id, t.registry, t.tee_id;
 
 comment on view og.tee_fleet is
     'One row per TEE per registry: owner, type, registration, enabled, last heartbeat, heartbeats, '
-    'live (enabled and heartbeat within 1800 s of the chain head) and trusted individual '
-    'settlements.';
+    'live (enabled and heartbeat within 1800 s of the chain head), trusted individual '
+    'settlements and batch items (leaves of consistent Walrus batch payloads naming the TEE).';

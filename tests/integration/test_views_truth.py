@@ -207,13 +207,18 @@ async def test_catalog_vs_usage_equals_truth(indexed: asyncpg.Pool, truth: Groun
     assert g["used_not_listed"] == len(used - listed) > 0
 
 
-async def test_every_row_of_every_view_reads_as_its_typed_model(indexed: asyncpg.Pool) -> None:
+async def read_every_view_through_its_model(pool: asyncpg.Pool, may_be_empty: frozenset[str]) -> None:
+    """Every row of every view validates as its typed read model and reads back the same values."""
     from indexer import models
     from indexer.views import VIEWS
 
     for v in VIEWS:
-        recs = await indexed.fetch(f"select * from og.{v.TABLE}")
-        assert recs, v.TABLE
+        recs = await pool.fetch(f"select * from og.{v.TABLE}")
+        assert recs or v.TABLE in may_be_empty, v.TABLE
         for rec in recs:
             row = models.from_record(models.MODELS[v.TABLE], rec)
             assert [getattr(row, models.RENAMED_COLUMNS.get(c, c)) for c in v.columns()] == list(rec.values()), v.TABLE
+
+
+async def test_every_row_of_every_view_reads_as_its_typed_model(indexed: asyncpg.Pool) -> None:
+    await read_every_view_through_its_model(indexed, frozenset({"model_tokens_daily"}))  # no payloads here
