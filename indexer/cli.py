@@ -24,6 +24,7 @@ T = TypeVar("T")
 
 KNOWN_ERRORS: tuple[type[BaseException], ...] = (
     ConfigError,
+    db.DatabaseError,
     RpcError,
     store.StoreError,
     sync.SyncError,

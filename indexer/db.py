@@ -5,9 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
+import signal
+import subprocess
+import sys
+import time
 import uuid
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -24,20 +30,109 @@ def data_home() -> Path:
     return Path(base) / "og-indexer"
 
 
-def embedded_dsn(pgdata: Path | None = None) -> str:
+class DatabaseError(Exception):
+    """The database cannot be reached or the embedded server cannot be (re)started; the message
+    names the database by its redacted URL or folder."""
+
+
+def install_bin() -> Path:
+    """The bin folder of the PostgreSQL that this install of og-indexer ships (pgserver's)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR on import
+        from pgserver._commands import POSTGRES_BIN_PATH
+
+    return Path(POSTGRES_BIN_PATH)
+
+
+def install_major() -> str:
+    """Major version of the shipped PostgreSQL ('16' from 'postgres (PostgreSQL) 16.2')."""
+    out = subprocess.run([str(install_bin() / "postgres"), "-V"], capture_output=True, text=True, check=True)
+    match = re.search(r"(\d+)(?:\.\d+)?", out.stdout)
+    if match is None:
+        raise DatabaseError(f"cannot read the version of {install_bin() / 'postgres'}: {out.stdout.strip()!r}")
+    return match.group(1)
+
+
+@dataclass(frozen=True, slots=True)
+class RunningServer:
+    """The postmaster found running on a data folder, and the binary it runs from."""
+
+    pid: int
+    executable: str  # as /proc shows it: ends in ' (deleted)' when the file is gone
+
+
+def running_server(pgdata: Path) -> RunningServer | None:
+    """The live postmaster of pgdata (from postmaster.pid), or None when no server runs there."""
+    try:
+        pid = int((pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
+        executable = os.readlink(f"/proc/{pid}/exe")
+    except (OSError, ValueError):
+        return None
+    return RunningServer(pid, executable)
+
+
+def stale_reason(server: RunningServer, pgdata: Path) -> str | None:
+    """Why a running embedded server must not be reused: its binaries are gone, or it is not this
+    install's PostgreSQL (another clone or another major version). None when it is ours."""
+    ours = (install_bin() / "postgres").resolve()
+    if server.executable.endswith(" (deleted)") or not Path(server.executable).exists():
+        return f"runs from {server.executable.removesuffix(' (deleted)')}, which no longer exists"
+    if Path(server.executable).resolve() != ours:
+        return f"runs from {server.executable}, not from this install ({ours})"
+    return None
+
+
+def _stop_pid(pid: int, timeout_s: float) -> None:
+    """Fast shutdown (SIGINT), then SIGKILL if the postmaster outlives timeout_s."""
+    os.kill(pid, signal.SIGINT)
+    deadline = time.monotonic() + timeout_s
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if Path(f"/proc/{pid}").exists():
+        os.kill(pid, signal.SIGKILL)
+
+
+def _say(message: str) -> None:
+    print(f"og-indexer: {message}", file=sys.stderr)
+
+
+def embedded_dsn(pgdata: Path | None = None, notify: Callable[[str], None] = _say) -> str:
     """Start (or reuse) the embedded server and return a DSN for its `og` database. The server keeps
-    running after this process exits, so the next command reuses it at once."""
-    pgdata = pgdata or data_home() / "pgdata"
+    running after this process exits, so the next command reuses it at once. A server found running
+    from binaries that are gone or from another install is restarted from this install (notify gets
+    one line saying so); the data folder is kept."""
+    pgdata = (pgdata or data_home() / "pgdata").resolve()
     pgdata.mkdir(parents=True, exist_ok=True)
+    version_file = pgdata / "PG_VERSION"
+    if version_file.exists():
+        theirs, ours = version_file.read_text().strip(), install_major()
+        if theirs != ours:
+            raise DatabaseError(
+                f"the embedded data in {pgdata} is PostgreSQL {theirs} but this install ships {ours}: "
+                f"dump it with PostgreSQL {theirs}'s pg_dumpall, or set DATABASE_URL"
+            )
+    found = running_server(pgdata)
+    reason = None if found is None else stale_reason(found, pgdata)
+    if found is not None and reason is not None:
+        notify(f"the embedded server in {pgdata} {reason}; restarting it from this install (data kept)")
+        _stop_pid(found.pid, timeout_s=30.0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR on import
         import pgserver  # imported here: only the embedded path needs it
 
-        server = pgserver.get_server(pgdata, cleanup_mode=None)  # type: ignore[attr-defined]
+        if running_server(pgdata) is None:
+            # pgserver caches one handle per folder per process; a server stopped since then (by
+            # stop_embedded or above) must be started again, not looked up.
+            pgserver.PostgresServer._instances.pop(pgdata, None)  # type: ignore[attr-defined]
+        try:
+            server = pgserver.get_server(pgdata, cleanup_mode=None)  # type: ignore[attr-defined]
+        except (subprocess.SubprocessError, OSError) as e:
+            raise DatabaseError(f"the embedded server in {pgdata} did not start ({e}); see {pgdata / 'log'}") from e
     exists = server.psql(f"select 1 from pg_database where datname = '{EMBEDDED_DB}';")
     if "1 row" not in exists:
         server.psql(f"create database {EMBEDDED_DB};")
-    return f"postgresql://postgres:@/{EMBEDDED_DB}?host={quote(str(pgdata))}"
+    socket_dir = server.get_postmaster_info().socket_dir  # pgdata, or a short one when pgdata's path is long
+    return f"postgresql://postgres:@/{EMBEDDED_DB}?host={quote(str(socket_dir))}"
 
 
 def psql_command(dsn: str) -> str:
@@ -48,7 +143,14 @@ def psql_command(dsn: str) -> str:
 
 
 async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 8) -> asyncpg.Pool:
-    pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, command_timeout=600)
+    """A pool on dsn; a server that cannot be reached or refuses us raises DatabaseError naming the
+    database by its redacted URL."""
+    from .config import redact_dsn
+
+    try:
+        pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, command_timeout=600)
+    except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
+        raise DatabaseError(f"cannot connect to database {redact_dsn(dsn)}: {type(e).__name__}: {e}") from e
     if pool is None:  # only with a custom init failure; asyncpg types it Optional
         raise RuntimeError("could not create a connection pool")
     return pool
@@ -56,9 +158,6 @@ async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 8) -> asyn
 
 def stop_embedded(pgdata: Path | None = None, timeout_s: float = 15.0) -> bool:
     """Fast-shutdown the embedded server (SIGINT to its postmaster); False if it was not running."""
-    import signal
-    import time
-
     pid_file = (pgdata or data_home() / "pgdata") / "postmaster.pid"
     try:
         pid = int(pid_file.read_text().split("\n", 1)[0])
