@@ -193,3 +193,31 @@ async def test_empty_database_gives_a_page_that_says_so(pool: asyncpg.Pool, tmp_
     assert state["svgs"] == 0
     assert state["figures"] == 8 and len(state["notes"]) == 8
     assert all(n.startswith("Nothing to draw") for n in state["notes"]), state["notes"]
+
+
+async def test_proof_chart_appears_once_og_proof_availability_exists(pool: asyncpg.Pool) -> None:
+    """Another branch adds og.proof_availability (one row per UTC day and settlement kind); the page
+    detects it at run time and draws its counts stacked per day."""
+    async with pool.acquire() as conn:
+        before = await build_html_report(conn, "all", "test/proof", datetime(2026, 1, 1, tzinfo=UTC))
+        await conn.execute(
+            "create view og.proof_availability as select * from (values"
+            " (date '2026-05-04', 'batch', 5, 5, 3, 1, 0, 1),"
+            " (date '2026-05-04', 'individual', 2, 2, 2, 0, 0, 0),"
+            " (date '2026-05-05', 'batch', 4, 3, 3, 0, 0, 1))"
+            " as t (day, kind, settlements, blobs_fetched, consistent, mismatched, unparseable, missing)"
+        )
+        after = await build_html_report(conn, "all", "test/proof", datetime(2026, 1, 1, tzinfo=UTC))
+    assert 'id="proof-skipped"' in before and 'data-chart="proof"' not in before
+    assert 'id="proof-skipped"' not in after
+    group = re.search(r'<g class="mark-rect role-mark proof_marks"[^>]*>(.*?)</g>', after, re.S)
+    assert group is not None
+    labels = re.findall(r'aria-label="([^"]*)"', group.group(1))
+    assert len(labels) == 2 * 4  # two days, four states each (zero-height bars included)
+    drawn = {(f["UTC day"], f["proof blob"]): number(f["settlements"]) for f in map(label_fields, labels)}
+    assert drawn == {  # per day, summed over settlement kinds
+        ("May 04, 2026", "consistent"): 5, ("May 04, 2026", "mismatched"): 1,
+        ("May 04, 2026", "unparseable"): 0, ("May 04, 2026", "missing"): 1,
+        ("May 05, 2026", "consistent"): 3, ("May 05, 2026", "mismatched"): 0,
+        ("May 05, 2026", "unparseable"): 0, ("May 05, 2026", "missing"): 1,
+    }
