@@ -44,13 +44,18 @@ def install_bin() -> Path:
     return Path(POSTGRES_BIN_PATH)
 
 
-def install_major() -> str:
-    """Major version of the shipped PostgreSQL ('16' from 'postgres (PostgreSQL) 16.2')."""
-    out = subprocess.run([str(install_bin() / "postgres"), "-V"], capture_output=True, text=True, check=True)
+def major_of(postgres: Path) -> str:
+    """Major version of a postgres binary ('16' from 'postgres (PostgreSQL) 16.2')."""
+    out = subprocess.run([str(postgres), "-V"], capture_output=True, text=True, check=True)
     match = re.search(r"(\d+)(?:\.\d+)?", out.stdout)
     if match is None:
-        raise DatabaseError(f"cannot read the version of {install_bin() / 'postgres'}: {out.stdout.strip()!r}")
+        raise DatabaseError(f"cannot read the version of {postgres}: {out.stdout.strip()!r}")
     return match.group(1)
+
+
+def install_major() -> str:
+    """Major version of the shipped PostgreSQL."""
+    return major_of(install_bin() / "postgres")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,14 +76,17 @@ def running_server(pgdata: Path) -> RunningServer | None:
     return RunningServer(pid, executable)
 
 
-def stale_reason(server: RunningServer, pgdata: Path) -> str | None:
-    """Why a running embedded server must not be reused: its binaries are gone, or it is not this
-    install's PostgreSQL (another clone or another major version). None when it is ours."""
-    ours = (install_bin() / "postgres").resolve()
-    if server.executable.endswith(" (deleted)") or not Path(server.executable).exists():
-        return f"runs from {server.executable.removesuffix(' (deleted)')}, which no longer exists"
-    if Path(server.executable).resolve() != ours:
-        return f"runs from {server.executable}, not from this install ({ours})"
+def stale_reason(server: RunningServer) -> str | None:
+    """Why a running embedded server must not be reused: its binaries are gone (a deleted clone or
+    virtualenv: it can no longer load its libraries) or it is another major version. None when it
+    can be used, even if another install of the same version started it (restarting it would cut
+    that install's connections for nothing)."""
+    executable = Path(server.executable.removesuffix(" (deleted)"))
+    if server.executable.endswith(" (deleted)") or not executable.exists():
+        return f"runs from {executable}, which no longer exists"
+    theirs, ours = major_of(executable), install_major()
+    if theirs != ours:
+        return f"runs PostgreSQL {theirs} from {executable}, not {ours} from this install"
     return None
 
 
@@ -99,8 +107,8 @@ def _say(message: str) -> None:
 def embedded_dsn(pgdata: Path | None = None, notify: Callable[[str], None] = _say) -> str:
     """Start (or reuse) the embedded server and return a DSN for its `og` database. The server keeps
     running after this process exits, so the next command reuses it at once. A server found running
-    from binaries that are gone or from another install is restarted from this install (notify gets
-    one line saying so); the data folder is kept."""
+    from binaries that are gone or of another major version is restarted from this install (notify
+    gets one line saying so); the data folder is kept."""
     pgdata = (pgdata or data_home() / "pgdata").resolve()
     pgdata.mkdir(parents=True, exist_ok=True)
     version_file = pgdata / "PG_VERSION"
@@ -112,7 +120,7 @@ def embedded_dsn(pgdata: Path | None = None, notify: Callable[[str], None] = _sa
                 f"dump it with PostgreSQL {theirs}'s pg_dumpall, or set DATABASE_URL"
             )
     found = running_server(pgdata)
-    reason = None if found is None else stale_reason(found, pgdata)
+    reason = None if found is None else stale_reason(found)
     if found is not None and reason is not None:
         notify(f"the embedded server in {pgdata} {reason}; restarting it from this install (data kept)")
         _stop_pid(found.pid, timeout_s=30.0)
@@ -120,10 +128,9 @@ def embedded_dsn(pgdata: Path | None = None, notify: Callable[[str], None] = _sa
         warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR on import
         import pgserver  # imported here: only the embedded path needs it
 
-        if running_server(pgdata) is None:
-            # pgserver caches one handle per folder per process; a server stopped since then (by
-            # stop_embedded or above) must be started again, not looked up.
-            pgserver.PostgresServer._instances.pop(pgdata, None)  # type: ignore[attr-defined]
+        # pgserver caches one handle per folder per process; the server may have been stopped or
+        # replaced since (stop_embedded, above, another process): read postmaster.pid afresh.
+        pgserver.PostgresServer._instances.pop(pgdata, None)  # type: ignore[attr-defined]
         try:
             server = pgserver.get_server(pgdata, cleanup_mode=None)  # type: ignore[attr-defined]
         except (subprocess.SubprocessError, OSError) as e:

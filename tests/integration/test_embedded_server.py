@@ -58,6 +58,10 @@ def start_from(install: Path, pgdata: Path) -> None:
     )
 
 
+def must_not_notify(message: str) -> None:
+    raise AssertionError(f"unexpected restart: {message}")
+
+
 def processes_mentioning(fragment: str) -> list[int]:
     """PIDs whose command line mentions fragment (a folder a server was started on)."""
     pids = []
@@ -86,6 +90,11 @@ def test_stale_server_from_deleted_binaries_is_restarted_with_its_data(tmp_path:
         old_install = tmp_path / "clone1" / "pginstall"
         shutil.copytree(db.install_bin().parent, old_install, symlinks=True)
         start_from(old_install, pgdata)
+        # While clone 1 exists, its server (same major version) is reused as it is, not restarted.
+        running = db.running_server(pgdata)
+        assert running is not None and running.executable == str(old_install / "bin" / "postgres")
+        assert asyncio.run(fetch_keep(db.embedded_dsn(pgdata, notify=must_not_notify))) == [7]
+        assert db.running_server(pgdata) == running
         shutil.rmtree(tmp_path / "clone1")
         stale = db.running_server(pgdata)
         assert stale is not None and stale.executable.endswith(" (deleted)")
@@ -101,12 +110,9 @@ def test_stale_server_from_deleted_binaries_is_restarted_with_its_data(tmp_path:
         assert len(notes) == 1 and "restarting it from this install (data kept)" in notes[0], done.stderr
         assert not Path(f"/proc/{stale.pid}").exists()
         restarted = db.running_server(pgdata)
-        assert restarted is not None and db.stale_reason(restarted, pgdata) is None
+        assert restarted is not None and db.stale_reason(restarted) is None
 
         # The next command reuses the restarted server silently, and the data is still there.
-        def must_not_notify(message: str) -> None:
-            raise AssertionError(message)
-
         dsn = db.embedded_dsn(pgdata, notify=must_not_notify)
         assert asyncio.run(fetch_keep(dsn)) == [7]
         assert db.running_server(pgdata) == restarted
