@@ -134,8 +134,7 @@ def daily_charts(report: Report, data: ChartData) -> list[Chart]:
 
     span = _window_text(report, data)
     if not data.daily:
-        note = f"Nothing to draw: {span}."
-        return [Chart(k, q, None, note) for k, q in (
+        return [Chart(k, q, None, f"Nothing to draw for '{q}': {span}.") for k, q in (
             ("daily_payments", "Is usage growing? x402 payments per day"),
             ("daily_payers", "Are payers new or returning? Payers per day"),
             ("daily_revenue", "Is revenue growing? OPG paid per day"),
