@@ -27,6 +27,20 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     shutil.rmtree(SESSION_HOME, ignore_errors=True)
 
 
+@pytest.fixture
+def server_dir() -> Iterator[Path]:
+    """An empty folder for embedded servers a test starts, directly under the temp folder: pytest's
+    tmp_path lies under pytest-of-<user>, which every pytest session resets to mode 0700, locking
+    out the server's own user (pgserver, when run as root). Servers left in it are stopped."""
+    folder = Path(tempfile.mkdtemp(prefix="og-pg-"))
+    try:
+        yield folder
+    finally:
+        for pid_file in folder.rglob("postmaster.pid"):
+            db.stop_embedded(pid_file.parent)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def server_dsn() -> str:
     return os.environ.get("DATABASE_URL") or db.embedded_dsn(SESSION_HOME / "pgdata")

@@ -76,18 +76,18 @@ def processes_mentioning(fragment: str) -> list[int]:
     return pids
 
 
-def test_stale_server_from_deleted_binaries_is_restarted_with_its_data(tmp_path: Path) -> None:
+def test_stale_server_from_deleted_binaries_is_restarted_with_its_data(server_dir: Path) -> None:
     """The issue's scenario: clone 1 starts the embedded server and is deleted; clone 2's command
     finds that server running from binaries that no longer exist, says so in one line, restarts it
     from its own install and works, with the data still there."""
-    home = tmp_path / "home"
+    home = server_dir / "home"
     pgdata = home / "pgdata"
     assert len(str(pgdata / ".s.PGSQL.5432")) < 100, "socket path too long for this test's start_from"
     try:
         asyncio.run(write_keep(db.embedded_dsn(pgdata), 7))
         assert db.stop_embedded(pgdata)
         # Clone 1: its own copy of the binaries starts the server, then the clone is deleted.
-        old_install = tmp_path / "clone1" / "pginstall"
+        old_install = server_dir / "clone1" / "pginstall"
         shutil.copytree(db.install_bin().parent, old_install, symlinks=True)
         start_from(old_install, pgdata)
         # While clone 1 exists, its server (same major version) is reused as it is, not restarted.
@@ -95,7 +95,7 @@ def test_stale_server_from_deleted_binaries_is_restarted_with_its_data(tmp_path:
         assert running is not None and running.executable == str(old_install / "bin" / "postgres")
         assert asyncio.run(fetch_keep(db.embedded_dsn(pgdata, notify=must_not_notify))) == [7]
         assert db.running_server(pgdata) == running
-        shutil.rmtree(tmp_path / "clone1")
+        shutil.rmtree(server_dir / "clone1")
         stale = db.running_server(pgdata)
         assert stale is not None and stale.executable.endswith(" (deleted)")
 
@@ -120,8 +120,8 @@ def test_stale_server_from_deleted_binaries_is_restarted_with_its_data(tmp_path:
         db.stop_embedded(pgdata)
 
 
-def test_embedded_data_is_kept_across_restarts(tmp_path: Path) -> None:
-    pgdata = tmp_path / "pgdata"
+def test_embedded_data_is_kept_across_restarts(server_dir: Path) -> None:
+    pgdata = server_dir / "pgdata"
     try:
         asyncio.run(write_keep(db.embedded_dsn(pgdata), 1))
         assert db.stop_embedded(pgdata)
