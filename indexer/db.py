@@ -15,6 +15,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import asyncpg
@@ -107,39 +108,103 @@ def _say(message: str) -> None:
 def embedded_dsn(pgdata: Path | None = None, notify: Callable[[str], None] = _say) -> str:
     """Start (or reuse) the embedded server and return a DSN for its `og` database. The server keeps
     running after this process exits, so the next command reuses it at once. A server found running
-    from binaries that are gone or of another major version is restarted from this install (notify
-    gets one line saying so); the data folder is kept."""
+    from binaries that are gone is restarted from this install; one of an older major version is
+    dumped and restored into a new data folder of this install's version (the old folder is kept
+    beside it). notify gets one line saying which; the data stays."""
     pgdata = (pgdata or data_home() / "pgdata").resolve()
     pgdata.mkdir(parents=True, exist_ok=True)
     version_file = pgdata / "PG_VERSION"
+    found = running_server(pgdata)
     if version_file.exists():
         theirs, ours = version_file.read_text().strip(), install_major()
         if theirs != ours:
-            raise DatabaseError(
-                f"the embedded data in {pgdata} is PostgreSQL {theirs} but this install ships {ours}: "
-                f"dump it with PostgreSQL {theirs}'s pg_dumpall, or set DATABASE_URL"
-            )
-    found = running_server(pgdata)
+            if found is None or not theirs.isdigit() or int(theirs) > int(ours):
+                raise DatabaseError(
+                    f"the embedded data in {pgdata} is PostgreSQL {theirs} but this install ships {ours}"
+                    f" and no PostgreSQL {theirs} server runs on it: start one there (og-indexer then"
+                    " upgrades it), dump it with that version's pg_dumpall, or set DATABASE_URL"
+                )
+            return _upgrade(pgdata, found, theirs, ours, notify)
     reason = None if found is None else stale_reason(found)
     if found is not None and reason is not None:
         notify(f"the embedded server in {pgdata} {reason}; restarting it from this install (data kept)")
         _stop_pid(found.pid, timeout_s=30.0)
+    return _start(pgdata)
+
+
+def _start(pgdata: Path) -> str:
+    """Start or reuse this install's server on pgdata (initialising an empty folder); its og DSN."""
+    return _og_dsn(_server(pgdata))
+
+
+def _server(pgdata: Path) -> Any:
+    """pgserver's handle on this install's server for pgdata, started if it is not running."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR on import
         import pgserver  # imported here: only the embedded path needs it
 
         # pgserver caches one handle per folder per process; the server may have been stopped or
-        # replaced since (stop_embedded, above, another process): read postmaster.pid afresh.
+        # replaced since (stop_embedded, embedded_dsn, another process): read postmaster.pid afresh.
         pgserver.PostgresServer._instances.pop(pgdata, None)  # type: ignore[attr-defined]
         try:
-            server = pgserver.get_server(pgdata, cleanup_mode=None)  # type: ignore[attr-defined]
+            return pgserver.get_server(pgdata, cleanup_mode=None)  # type: ignore[attr-defined]
         except (subprocess.SubprocessError, OSError) as e:
             raise DatabaseError(f"the embedded server in {pgdata} did not start ({e}); see {pgdata / 'log'}") from e
+
+
+def _og_dsn(server: Any) -> str:
+    """Create the og database when missing; its DSN on the server's unix socket."""
     exists = server.psql(f"select 1 from pg_database where datname = '{EMBEDDED_DB}';")
     if "1 row" not in exists:
         server.psql(f"create database {EMBEDDED_DB};")
     socket_dir = server.get_postmaster_info().socket_dir  # pgdata, or a short one when pgdata's path is long
     return f"postgresql://postgres:@/{EMBEDDED_DB}?host={quote(str(socket_dir))}"
+
+
+def _upgrade(pgdata: Path, old: RunningServer, theirs: str, ours: str, notify: Callable[[str], None]) -> str:
+    """Move the data of a running older-major server into a new cluster of this install: dump every
+    database with this install's pg_dumpall (it reads older servers), stop the old server, keep its
+    folder as <pgdata>-pg<theirs>-<time> and the dump beside it, initialise pgdata afresh, restore."""
+    lines = (pgdata / "postmaster.pid").read_text().splitlines()
+    port, socket_dir = lines[3].strip(), lines[4].strip()
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    backup = pgdata.with_name(f"{pgdata.name}-pg{theirs}-{stamp}")
+    dump = pgdata.with_name(f"{pgdata.name}-pg{theirs}-{stamp}.sql")
+    notify(
+        f"the embedded server in {pgdata} runs PostgreSQL {theirs}; this install ships {ours}: moving the"
+        f" data by dump and restore (old folder kept as {backup})"
+    )
+    bin_dir = install_bin()
+    try:
+        subprocess.run(
+            [str(bin_dir / "pg_dumpall"), "-h", socket_dir or "127.0.0.1", "-p", port, "-U", "postgres",
+             "-f", str(dump)],
+            check=True, capture_output=True, text=True, timeout=3600,
+        )
+    except (subprocess.SubprocessError, OSError) as e:
+        detail = getattr(e, "stderr", "") or str(e)
+        raise DatabaseError(f"could not dump the PostgreSQL {theirs} data in {pgdata}: {detail.strip()}") from e
+    _stop_pid(old.pid, timeout_s=60.0)
+    pgdata.rename(backup)
+    pgdata.mkdir()
+    server = _server(pgdata)
+    restore = subprocess.run(
+        [str(bin_dir / "psql"), str(server.get_uri("postgres")), "-q", "-f", str(dump)],
+        capture_output=True, text=True, timeout=3600,
+    )
+    failed = [line for line in restore.stderr.splitlines() if "ERROR" in line]
+    # Storage parameters this version does not know (reloptions/attoptions: tuning, not data) are
+    # dropped and said so; the superuser role exists already. Any other error stops the upgrade.
+    unknown = [line for line in failed if "unrecognized parameter" in line]
+    errors = [line for line in failed if line not in unknown and 'role "postgres" already exists' not in line]
+    if unknown:
+        notify(f"{len(unknown)} storage parameter(s) unknown to PostgreSQL {ours} were dropped: {unknown[0]}")
+    if restore.returncode != 0 or errors:
+        raise DatabaseError(
+            f"restoring the PostgreSQL {theirs} data into {pgdata} failed ({'; '.join(errors[:3])});"
+            f" the old data is kept in {backup} and {dump}"
+        )
+    return _og_dsn(server)
 
 
 def psql_command(dsn: str) -> str:

@@ -48,9 +48,10 @@ async def write_keep(dsn: str, n: int) -> None:
         await conn.close()
 
 
-def start_from(install: Path, pgdata: Path) -> None:
-    """Start the server on pgdata with the PostgreSQL in install (as pgserver does: socket only)."""
-    user = "pgserver" if os.geteuid() == 0 else None  # pgserver runs the server as this user under root
+def start_from(install: Path, pgdata: Path, root_user: str = "pgserver") -> None:
+    """Start the server on pgdata with the PostgreSQL in install (as pgserver does: socket only);
+    under root as root_user (pgserver runs its servers as the user pgserver)."""
+    user = root_user if os.geteuid() == 0 else None
     subprocess.run(
         [str(install / "bin" / "pg_ctl"), "-D", str(pgdata), "-w", "-o", '-h ""', "-o", f"-k {pgdata}",
          "-l", str(pgdata / "log"), "start"],
@@ -131,6 +132,60 @@ def test_embedded_data_is_kept_across_restarts(server_dir: Path) -> None:
         assert asyncio.run(fetch_keep(dsn)) == [1, 2]
     finally:
         db.stop_embedded(pgdata)
+
+
+def older_postgres() -> Path | None:
+    """The install folder of a PostgreSQL older than the shipped one (Debian's postgresql-NN)."""
+    ours = int(db.install_major())
+    found = sorted(
+        (int(d.name), d) for d in Path("/usr/lib/postgresql").glob("*") if d.name.isdigit() and int(d.name) < ours
+    )
+    return found[-1][1] if found else None
+
+
+def test_running_server_of_an_older_major_version_is_upgraded_with_its_data(server_dir: Path) -> None:
+    """Data of an older PostgreSQL, its server running: one line, dump and restore into this
+    install's version, the old folder and the dump kept beside it, and the command works."""
+    old = older_postgres()
+    if old is None:
+        pytest.skip("no older PostgreSQL installed (Debian package postgresql-15)")
+    home = server_dir / "home"
+    pgdata = home / "pgdata"
+    pgdata.mkdir(parents=True)
+    user = "postgres" if os.geteuid() == 0 else None
+    if user:  # PostgreSQL refuses to run as root: the Debian server's own user runs the old one
+        server_dir.chmod(0o755)
+        shutil.chown(pgdata, user, user)
+    subprocess.run([str(old / "bin" / "initdb"), "-D", str(pgdata), "-U", "postgres", "--auth=trust",
+                    "--encoding=utf8"], check=True, user=user, capture_output=True, timeout=120)
+    start_from(old, pgdata, root_user="postgres")
+
+    async def create_og() -> None:
+        conn = await asyncpg.connect(f"postgresql://postgres@/postgres?host={pgdata}")
+        try:
+            await conn.execute("create database og")
+        finally:
+            await conn.close()
+
+    asyncio.run(create_og())
+    asyncio.run(write_keep(f"postgresql://postgres@/og?host={pgdata}", 15))
+
+    done = subprocess.run(
+        [str(OG_INDEXER), "migrate"], env=clean_env(OG_INDEXER_HOME=str(home)),
+        capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    notes = [line for line in done.stderr.splitlines() if line.startswith("og-indexer: ")]
+    assert f"runs PostgreSQL {old.name}; this install ships {db.install_major()}" in notes[0], done.stderr
+    # A second line only for storage parameters the new version does not know (this machine's
+    # PostgreSQL 15 sets one on every column).
+    assert len(notes) == 1 or (len(notes) == 2 and "storage parameter(s)" in notes[1]), done.stderr
+    assert (pgdata / "PG_VERSION").read_text().strip() == db.install_major()
+    kept = sorted(p.name for p in home.iterdir() if p.name != "pgdata")
+    assert len(kept) == 2 and kept[0].startswith(f"pgdata-pg{old.name}-") and kept[1] == kept[0] + ".sql"
+    assert (home / kept[0] / "PG_VERSION").read_text().strip() == old.name  # the old folder, untouched
+    dsn = db.embedded_dsn(pgdata, notify=must_not_notify)
+    assert asyncio.run(fetch_keep(dsn)) == [15]
 
 
 def test_data_of_another_major_version_is_refused_in_one_line_and_left_untouched(tmp_path: Path) -> None:
