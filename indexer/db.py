@@ -20,6 +20,8 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import asyncpg
 
+from .errors import OgIndexerError
+
 EMBEDDED_DB = "og"
 
 
@@ -31,7 +33,7 @@ def data_home() -> Path:
     return Path(base) / "og-indexer"
 
 
-class DatabaseError(Exception):
+class DatabaseError(OgIndexerError):
     """The database cannot be reached or the embedded server cannot be (re)started; the message
     names the database by its redacted URL or folder."""
 
