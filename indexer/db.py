@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import re
 import signal
@@ -56,8 +57,9 @@ def major_of(postgres: Path) -> str:
     return match.group(1)
 
 
+@functools.cache
 def install_major() -> str:
-    """Major version of the shipped PostgreSQL."""
+    """Major version of the shipped PostgreSQL (asked once per process)."""
     return major_of(install_bin() / "postgres")
 
 
