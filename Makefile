@@ -38,6 +38,7 @@ demo: install
 	$(DEMO_ENV) $(BIN)/og-indexer --devnet status
 	$(DEMO_ENV) $(BIN)/og-indexer --devnet report
 	$(DEMO_ENV) $(BIN)/og-indexer --devnet db-info
+	$(DEMO_ENV) $(BIN)/og-indexer --devnet report --format html --output .devnet/report.html
 
 lint: install
 	$(BIN)/ruff check indexer tests scripts

@@ -364,7 +364,11 @@ def status(state: State, chain: str | None, offline: bool, as_json: bool) -> Non
 
 @main.command()
 @click.option(
-    "--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", help="Output format."
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json", "html"]),
+    default="table",
+    help="Output format; html is one self-contained page with charts (needs --output).",
 )
 @click.option(
     "--window",
@@ -372,21 +376,45 @@ def status(state: State, chain: str | None, offline: bool, as_json: bool) -> Non
     default="30d",
     help="Rolling window, anchored at the latest indexed block time (not the wall clock).",
 )
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write the report to this file instead of stdout.",
+)
 @pass_state
-def report(state: State, fmt: str, window: str) -> None:
+def report(state: State, fmt: str, window: str, output: Path | None) -> None:
     """The demand summary: models used vs listed, who pays, who comes back, how much is verified,
     how concentrated demand is, TEE fleet liveness."""
     from .report import build_report, render, render_walrus_table, walrus_section
 
+    if fmt == "html" and output is None:
+        raise click.UsageError("--format html writes a page: give it a file with --output FILE")
+
     async def go(pool: asyncpg.Pool) -> str:
         async with pool.acquire() as conn:
             await prepare(conn)
+            if fmt == "html":
+                return await html_report(conn, window, state.dsn())
             text = render(await build_report(conn, window), fmt)
             if fmt == "table":  # the Walrus section follows the table report
                 text += render_walrus_table(await walrus_section(conn, window))
             return text
 
-    click.echo(run(with_pool(state, go)), nl=False)
+    text = run(with_pool(state, go))
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"report written to {output.resolve()} ({len(text.encode()) // 1024} KiB)")
+
+
+async def html_report(conn: store.Conn, window: str, dsn: str) -> str:
+    """The HTML page of the report (charts rendered offline), stamped with the database and time."""
+    from datetime import UTC, datetime
+
+    from .report_html import build_html_report, describe_database
+
+    return await build_html_report(conn, window, describe_database(dsn), datetime.now(UTC))
 
 
 @main.command("db-info")

@@ -91,8 +91,9 @@ async def test_metrics_endpoint_reports_head_tip_and_rpc_calls(devnet: DevnetPai
             await task
 
 
-def test_embedded_postgres_starts_then_is_reused(tmp_path: Path) -> None:
+def test_embedded_postgres_starts_then_is_reused(server_dir: Path) -> None:
     pytest.importorskip("pgserver")
+    tmp_path = server_dir
     t0 = time.monotonic()
     first = db.embedded_dsn(tmp_path / "pg")
     started = time.monotonic() - t0
