@@ -9,6 +9,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,9 +109,19 @@ class AnvilNode:
         stop_pid(self.pid, self.port, timeout)
 
 
+def anvil_home(port: int) -> Path:
+    """The HOME an anvil on this port runs with. anvil pages old states out of memory into
+    ~/.foundry/anvil/tmp and never deletes them (tens of GB over a day of tests, seen here): a folder
+    per node, emptied at its start and removed when it is stopped, keeps them out of the user's home."""
+    return Path(tempfile.gettempdir()) / f"og-indexer-anvil-{port}"
+
+
 def stop_pid(pid: int, port: int | None = None, timeout: float = 10.0) -> None:
-    """SIGTERM an anvil process (then SIGKILL); a pid that is not that anvil is left alone."""
+    """SIGTERM an anvil process (then SIGKILL) and remove its home folder; a pid that is not that
+    anvil is left alone (its port's folder goes only when nothing listens there)."""
     if not pid_is_anvil(pid, port):
+        if port is not None and not port_in_use(port):
+            shutil.rmtree(anvil_home(port), ignore_errors=True)
         return
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
@@ -119,10 +130,13 @@ def stop_pid(pid: int, port: int | None = None, timeout: float = 10.0) -> None:
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
         if not pid_is_anvil(pid, port):
-            return
+            break
         time.sleep(0.05)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
+    else:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    if port is not None:  # the node is gone or going: its paged-out states with it
+        shutil.rmtree(anvil_home(port), ignore_errors=True)
 
 
 def anvil_args(anvil: Path, chain_id: int, port: int, timestamp: int) -> list[str]:
@@ -162,10 +176,13 @@ def start_anvil(
     args = anvil_args(find_anvil(), chain_id, port, timestamp)
     if log_path is not None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
+    home = anvil_home(port)
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
     with open(log_path or os.devnull, "wb") as log:
         proc = subprocess.Popen(
             args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=detach,
+            start_new_session=detach, env={**os.environ, "HOME": str(home)},
         )
     node = AnvilNode(f"http://{HOST}:{port}", chain_id, port, proc.pid, log_path)
     try:

@@ -341,3 +341,19 @@ def test_devnet_up_is_idempotent_and_down_stops_both_nodes(tmp_path: Path) -> No
         stopped = down(state_dir=tmp_path)
     assert sorted(stopped) == ["base", "opengradient"]
     assert status(state_dir=tmp_path) == []
+
+
+def test_anvil_keeps_its_paged_out_states_in_a_folder_of_its_own_removed_on_stop() -> None:
+    from pathlib import Path
+
+    from indexer.devnet.anvil import anvil_home, start_anvil
+
+    node = start_anvil(8453)
+    home = anvil_home(node.port)
+    try:
+        environ = Path(f"/proc/{node.pid}/environ").read_bytes().split(b"\0")
+        assert f"HOME={home}".encode() in environ  # not the user's ~/.foundry/anvil/tmp
+        assert home.is_dir()
+    finally:
+        node.stop()
+    assert not home.exists()
