@@ -197,3 +197,33 @@ class X402Event(Provenance, table=True):
     token: str | None = None
     owner: str | None = None
     reason: str | None = None
+
+
+class TokenTransfer(Provenance, table=True):
+    __tablename__ = "token_transfers"
+    __table_args__ = SCHEMA
+    token: str
+    from_address: str
+    to_address: str
+    amount_raw: Decimal = _uint()
+    amount_opg: Decimal = Field(sa_type=Numeric)
+    kind: str  # mint | burn | transfer
+
+
+class AddressLabel(SQLModel, table=True):
+    __tablename__ = "address_labels"
+    __table_args__ = SCHEMA
+    chain_id: int = Field(primary_key=True)
+    address: str = Field(primary_key=True)
+    label: str = Field(primary_key=True)  # insider | bridge | market
+    source: str = Field(primary_key=True)  # insiders | pay_to | bridges | markets
+
+
+class AddressCode(SQLModel, table=True):
+    __tablename__ = "address_code"
+    __table_args__ = SCHEMA
+    chain_id: int = Field(primary_key=True)
+    address: str = Field(primary_key=True)
+    block_number: int = Field(sa_type=BigInteger)
+    code_size: int
+    checked_at: datetime = _time()

@@ -195,6 +195,19 @@ class X402EventRow(EventRow):
     reason: str | None
 
 
+@dataclass(slots=True)
+class TokenTransferRow(EventRow):
+    """Every OPG Transfer, whoever the parties (og.payments keeps those to payTo, with context)."""
+
+    TABLE: ClassVar[str] = "token_transfers"
+    token: str
+    from_address: str
+    to_address: str
+    amount_raw: int
+    amount_opg: Decimal
+    kind: str  # mint (from the zero address) | burn (to it) | transfer
+
+
 ROW_TYPES: tuple[type[Row], ...] = (
     BlockRow,
     TransactionRow,
@@ -205,6 +218,7 @@ ROW_TYPES: tuple[type[Row], ...] = (
     PaymentRow,
     ApprovalRow,
     X402EventRow,
+    TokenTransferRow,
 )
 # Tables filled from logs (rebuilt by redecode); blocks and transactions are fetched context.
 DECODED_TABLES = tuple(t.TABLE for t in ROW_TYPES if t not in (BlockRow, TransactionRow, RawLogRow))
@@ -225,6 +239,7 @@ class Rows:
         return sum(len(v) for v in self.by_table.values())
 
 
+ZERO_ADDRESS = "0x" + "0" * 40
 SETTLED_EVENTS = frozenset({"Settled", "SettledWithPermit", "SettledWith2612"})
 LLM_MODES = {0: "VANILLA", 1: "TEE"}
 ONNX_MODES = {0: "VANILLA", 1: "ZKML", 2: "TEE"}
@@ -599,6 +614,18 @@ def _settle_context(ctx: _Context, log: Log) -> tuple[Contract | None, str | Non
 def _token(ctx: _Context, out: Rows, log: Log, contract: Contract, d: Decoded) -> None:
     a = d.args
     decimals = ctx.chain.token_decimals
+    if d.event.name == "Transfer":
+        out.add(
+            TokenTransferRow(
+                *_prov(ctx, log),
+                token=log.address,
+                from_address=a["from"],
+                to_address=a["to"],
+                amount_raw=a["value"],
+                amount_opg=_scaled(a["value"], decimals),
+                kind="mint" if a["from"] == ZERO_ADDRESS else "burn" if a["to"] == ZERO_ADDRESS else "transfer",
+            )
+        )
     if d.event.name == "Transfer" and a["to"] in ctx.chain.pay_to:
         proxy, proxy_address, call = _settle_context(ctx, log)
         permit = call.get("permit") or {}

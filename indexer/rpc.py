@@ -380,6 +380,19 @@ class RpcClient:
         result: dict[str, Tx] = await self._with_retries("eth_getTransactionByHash", attempt)
         return result
 
+    async def code_sizes(self, at: Sequence[tuple[str, int]]) -> list[int]:
+        """Byte length of each address's code at a block number (eth_getCode, in batches): 0 for an
+        externally owned account at that block."""
+        if not at:
+            return []
+
+        async def attempt() -> list[int]:
+            raws = await self._batch_once("eth_getCode", [[a, hex(n)] for a, n in at])
+            return [len(_bytes(r, f"code of {a}")) for (a, _), r in zip(at, raws, strict=True)]
+
+        result: list[int] = await self._with_retries("eth_getCode", attempt)
+        return result
+
     async def get_logs(self, addresses: Sequence[str], lo: int, hi: int) -> list[Log]:
         """Logs of the addresses in [lo, hi], validated: every log inside the range, no removed
         logs, sorted by (block, log index), no duplicates."""

@@ -490,7 +490,7 @@ async def all_tees(conn: Conn, chain_id: int) -> set[tuple[str, str]]:
 
 # --- live following: tip, stored hashes, rollback -----------------------------------------------
 
-ROLLBACK_TABLES = ("raw_logs", "transactions", *DECODED_TABLES, "blocks")
+ROLLBACK_TABLES = ("raw_logs", "transactions", *DECODED_TABLES, "address_code", "blocks")
 
 
 async def tip(conn: Conn, chain_id: int) -> tuple[int, str] | None:

@@ -1,0 +1,82 @@
+"""Funding trace upkeep: write the configured address labels and read eth_getCode of unlabelled funders.
+
+The trace itself is SQL (sql/views/05_funding_transfers.sql, 06_payer_funding.sql) over the typed
+token transfers and payments, so it is right after any reorg or redecode; the two tables written
+here are its only inputs that do not come from logs.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from .config import ChainConfig
+from .rpc import RpcClient
+from .store import Conn, lock_chain
+
+log = logging.getLogger("og_indexer.funding")
+
+# Config list -> label. pay_to addresses are insiders (OpenGradient's revenue wallets).
+LABEL_SOURCES = (("insiders", "insider"), ("pay_to", "insider"), ("bridges", "bridge"), ("markets", "market"))
+
+
+@dataclass(frozen=True)
+class FundingResult:
+    labels: int  # address labels in force for the chain
+    checked: int  # funders whose code was read now (= eth_getCode calls)
+    contracts: int  # of those, addresses with code at the funding block
+
+
+async def write_labels(conn: Conn, chain: ChainConfig) -> int:
+    """Replace the chain's address labels with those of the configuration in force."""
+    rows = sorted(
+        {(chain.chain_id, a, label, key) for key, label in LABEL_SOURCES for a in getattr(chain, key)}
+    )
+    async with conn.transaction():
+        await conn.execute("delete from og.address_labels where chain_id = $1", chain.chain_id)
+        if rows:
+            await conn.executemany(
+                "insert into og.address_labels (chain_id, address, label, source) values ($1, $2, $3, $4)", rows
+            )
+    return len(rows)
+
+
+async def unchecked_funders(conn: Conn, chain_id: int) -> list[tuple[str, int]]:
+    """Traced funders with no label and no code read yet, each with its earliest funding block."""
+    recs = await conn.fetch(
+        "select funder, min(block_number) as block_number from og.funding_transfers"
+        " where chain_id = $1 and funder_class = 'unknown' group by funder order by funder",
+        chain_id,
+    )
+    return [(str(r["funder"]), int(r["block_number"])) for r in recs]
+
+
+async def refresh(conn: Conn, rpc: RpcClient, chain: ChainConfig) -> FundingResult:
+    """Write the labels, then read the code of every funder the trace cannot classify yet: one
+    eth_getCode per distinct funder, batched. A code is stored only if the transfer it was read for
+    is still indexed (a reorg in between leaves that funder for the next run)."""
+    started = time.monotonic()
+    labels = await write_labels(conn, chain)
+    pending = await unchecked_funders(conn, chain.chain_id)
+    sizes = await rpc.code_sizes(pending)
+    rows = [(chain.chain_id, a, n, size) for (a, n), size in zip(pending, sizes, strict=True)]
+    if rows:
+        async with conn.transaction():
+            await lock_chain(conn, chain.chain_id)
+            await conn.executemany(
+                """
+                insert into og.address_code (chain_id, address, block_number, code_size)
+                select $1, $2, $3, $4
+                where exists (select 1 from og.token_transfers t where t.chain_id = $1
+                              and t.from_address = $2 and t.block_number = $3)
+                on conflict (chain_id, address) do nothing
+                """,
+                rows,
+            )
+    contracts = sum(1 for s in sizes if s > 0)
+    log.info(
+        "funding chain=%s labels=%d checked=%d contracts=%d elapsed_ms=%d",
+        chain.name, labels, len(rows), contracts, (time.monotonic() - started) * 1000,
+    )
+    return FundingResult(labels, len(rows), contracts)

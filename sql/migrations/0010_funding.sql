@@ -1,0 +1,45 @@
+-- Funding trace (issue #14): every OPG Transfer typed, the address labels the trace classifies by,
+-- and the eth_getCode answers that tell a contract from a plain wallet.
+
+-- Every OPG Transfer on Base (og.payments keeps only those to a payTo address, with their x402
+-- context). kind: mint (from the zero address), burn (to it), transfer (the rest).
+create table og.token_transfers (
+    chain_id      integer     not null,
+    block_number  bigint      not null,
+    block_hash    text        not null,
+    block_time    timestamptz not null,
+    tx_hash       text        not null,
+    log_index     integer     not null,
+    token         text        not null,
+    from_address  text        not null,
+    to_address    text        not null,
+    amount_raw    numeric(78,0) not null,
+    amount_opg    numeric     not null,
+    kind          text        not null check (kind in ('transfer', 'mint', 'burn')),
+    primary key (chain_id, block_number, log_index)
+);
+-- The trace reads the transfers into one address, in chain order, up to a position.
+create index token_transfers_to on og.token_transfers (chain_id, to_address, block_number, log_index);
+
+-- Addresses classified by configuration ([chains.base] insiders / bridges / markets, and pay_to as
+-- insiders). Written by `og-indexer funding` and the Base backfill from the configuration in force:
+-- the rows of each source are replaced, never merged with a guess.
+create table og.address_labels (
+    chain_id  integer not null,
+    address   text    not null,
+    label     text    not null check (label in ('insider', 'bridge', 'market')),
+    source    text    not null,  -- config key the address came from: insiders | pay_to | bridges | markets
+    primary key (chain_id, address, label, source)
+);
+
+-- eth_getCode of a funder at the block of the funding transfer that first needed it: has_code
+-- tells a contract from an externally owned account at that block. One row per address; a reorg
+-- below block_number deletes the row (the block it was read at is gone) and it is read again.
+create table og.address_code (
+    chain_id      integer     not null,
+    address       text        not null,
+    block_number  bigint      not null,
+    code_size     integer     not null,
+    checked_at    timestamptz not null default now(),
+    primary key (chain_id, address)
+);
