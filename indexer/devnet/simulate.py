@@ -6,7 +6,7 @@ import random
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from eth_utils.crypto import keccak
@@ -21,8 +21,9 @@ from indexer.devnet.emitter import LogSpec
 from indexer.devnet.errors import DevnetError
 from indexer.devnet.jsonrpc import RpcClient
 from indexer.devnet.plan import Emit, Mined, PlannedTx, call, event, mine_plan
-from indexer.devnet.records import Anomaly, iso
+from indexer.devnet.records import Anomaly, PayerFunding, iso
 from indexer.devnet.traffic_base import base_traffic
+from indexer.devnet.traffic_funding import funding_traffic, with_funding
 from indexer.devnet.traffic_og import (
     legacy_inference_traffic,
     legacy_relay_traffic,
@@ -109,6 +110,7 @@ class Traffic:
     tees: list[TeeSpec]
     sessions: list[Session]
     legacy_users: tuple[str, ...]
+    funding: dict[str, PayerFunding] = field(default_factory=dict)  # expected trace per payer
 
     @property
     def end(self) -> int:
@@ -139,8 +141,10 @@ def plan_traffic(days: int, seed: int, start: str = DEFAULT_START, anomalies: bo
         *(_og_anomalies(og_rng, t0, days) if anomalies else []),
     ]
     base_txs = base_traffic(random.Random(f"{seed}/base"), t0, days, demand, anomalies)
+    funding_txs, funding = funding_traffic(random.Random(f"{seed}/funding"), t0, demand)
     users = tuple(sorted({t.sender for t in legacy}))
-    return Traffic(seed, t0, days, anomalies, og_txs, base_txs, specs, demand, users)
+    return Traffic(seed, t0, days, anomalies, og_txs, base_txs + funding_txs, specs, demand, users,
+                   funding)
 
 
 def simulate(
@@ -189,5 +193,6 @@ def ground_truth(traffic: Traffic, og_mined: Mined, base_mined: Mined) -> Ground
         tee_operators=tuple(sorted({s.owner for s in traffic.tees})),
         facilitators=actors.FACILITATORS, pay_to=BASE.pay_to, legacy_users=traffic.legacy_users,
     )
-    return build_truth(config, chains, who, catalog(), og_mined.stamp(traffic.og_txs),
-                       base_mined.stamp(traffic.base_txs), traffic.tees, traffic.sessions)
+    truth = build_truth(config, chains, who, catalog(), og_mined.stamp(traffic.og_txs),
+                        base_mined.stamp(traffic.base_txs), traffic.tees, traffic.sessions)
+    return with_funding(truth, traffic.base_txs, base_mined, traffic.funding)
