@@ -32,9 +32,10 @@ create table og.address_labels (
     primary key (chain_id, address, label, source)
 );
 
--- eth_getCode of a funder at the block of the funding transfer that first needed it: has_code
--- tells a contract from an externally owned account at that block. One row per address; a reorg
--- below block_number deletes the row (the block it was read at is gone) and it is read again.
+-- eth_getCode of a funder: code_size 0 is an externally owned account. Read at block_number: the
+-- block of the funding transfer that first needed it, or the head when the node no longer serves
+-- that block's state (no archive). One row per address; a reorg at or below block_number deletes
+-- the row with the block it was read at, and it is read again.
 create table og.address_code (
     chain_id      integer     not null,
     address       text        not null,

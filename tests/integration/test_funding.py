@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
@@ -15,7 +16,9 @@ from pipeline_helpers import devnet_config, fresh_pool, head, run_backfill
 
 from indexer import funding
 from indexer.config import BASE
-from indexer.devnet.actors import DEX_POOL, TREASURY
+from indexer.devnet.actors import DEX_POOL, DISPERSER, TREASURY
+from indexer.devnet.anvil import DEFAULT_GENESIS, anvil_args, find_anvil, free_port, stop_pid, wait_ready
+from indexer.devnet.contracts import install_chain
 from indexer.devnet.jsonrpc import RpcClient as DevRpc
 from indexer.devnet.plan import PlannedTx, event, mine_plan
 from indexer.follow import Follower, FollowOptions
@@ -244,3 +247,33 @@ async def test_report_shows_demand_by_funding_class_and_organic_returning_payers
     text = render_table(report, width=140)
     assert "organic returning payers" in text and "Where the payers' OPG came from" in text
     assert any("two transfers back" in c for c in report.caveats)
+
+
+async def test_code_is_read_at_the_head_where_the_node_keeps_no_old_state(server_dsn: str) -> None:
+    """anvil --prune-history keeps one state, as a non-archive node keeps few: the funding blocks'
+    eth_getCode is refused, so the code is read at the head, and the row names that block."""
+    port = free_port()
+    args = [*anvil_args(find_anvil(), BASE.chain_id, port, DEFAULT_GENESIS), "--prune-history", "1"]
+    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(url, BASE.chain_id, 20.0, proc)
+        with DevRpc(url) as dev:
+            install_chain(dev)
+            mine_plan(dev, [
+                _transfer(T0 + 60, DISPERSER, P1, 10**18, tx_to=DISPERSER),  # block 1: a contract funds P1
+                _transfer(T0 + 60, WALLET, P2, 10**18),  # block 1: a wallet funds P2
+                _pay(T0 + 120, P1), _pay(T0 + 120, P2),  # block 2
+            ], extra_times=[T0 + 180, T0 + 240, T0 + 300])  # blocks 3-5: block 1's state is gone
+        chain = replace(BASE, rpc_urls=(url,))
+        async with fresh_pool(server_dsn) as pool:
+            await run_backfill(pool, chain, 0, 5)
+            async with RpcClient([url]) as rpc, pool.acquire() as conn:
+                assert (await funding.refresh(conn, rpc, chain)).checked == 2
+                assert rpc.stats.calls["eth_getCode"] == 4  # refused at block 1, then at the head
+            codes = {r["address"]: (r["block_number"], r["code_size"] > 0)
+                     for r in await pool.fetch("select * from og.address_code")}
+            assert codes == {DISPERSER: (5, True), WALLET: (5, False)}
+            assert await _classes(pool) == {P1: ("contract", DISPERSER), P2: ("eoa", WALLET)}
+    finally:
+        stop_pid(proc.pid, port)
