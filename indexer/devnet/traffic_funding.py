@@ -101,11 +101,14 @@ def funding_traffic(rng: random.Random, start: int, sessions: Sequence[Session]
     Drawn from their own random stream: the rest of the Base traffic is the same with or without."""
     first_pay: dict[str, int] = {}
     count: dict[str, int] = {}
+    cohort: dict[str, str] = {}
     for s in sessions:
         first_pay.setdefault(s.payer, s.pay_ts)
         count[s.payer] = count.get(s.payer, 0) + 1
+        cohort[s.payer] = s.cohort
     payers = sorted(first_pay, key=lambda p: (first_pay[p], p))
-    recycler = next((p for p in payers if count[p] >= 2), None)
+    # The recycling loop: an ordinary returning payer (not one of the busy app wallets).
+    recycler = next((p for p in payers if count[p] >= 2 and cohort[p] == "regular"), None)
     txs: list[PlannedTx] = []
     expected: dict[str, PayerFunding] = {}
     drawn = 0
