@@ -14,7 +14,12 @@
 -- than two hops away, or through an unlabelled exchange, is not seen; labels are only what the
 -- configuration and the payments name. A payer is a wallet, often an application's relay wallet.
 create or replace view og.payer_funding as
-with payers as (
+-- ft is read three times, so Postgres computes the trace once (a CTE used more than once is
+-- materialized) instead of expanding the view three times.
+with ft as (
+    select * from og.funding_transfers
+),
+payers as (
     select p.chain_id, p.payer, min(p.block_time) as first_payment_at
     from og.payments p
     where p.is_x402
@@ -23,19 +28,19 @@ with payers as (
 first_funding as (
     select distinct on (f.chain_id, f.payer)
         f.chain_id, f.payer, f.funder, f.funder_class, f.block_time, f.amount_opg
-    from og.funding_transfers f
+    from ft f
     where f.hop = 1
     order by f.chain_id, f.payer, f.block_number, f.log_index
 ),
 funded as (
     select f.chain_id, f.payer, sum(f.amount_opg) as funded_opg, count(*) as funding_transfers
-    from og.funding_transfers f
+    from ft f
     where f.hop = 1
     group by f.chain_id, f.payer
 ),
 decided as (
     select distinct on (f.chain_id, f.payer) f.chain_id, f.payer, f.funder_class, f.hop, f.funder
-    from og.funding_transfers f
+    from ft f
     where f.funder_class in ('insider', 'market', 'bridge_or_mint')
     order by f.chain_id, f.payer,
              case f.funder_class when 'insider' then 1 when 'market' then 2 else 3 end,
