@@ -17,11 +17,12 @@
 -- through a fresh wallet (caught only within two hops), and an unlabelled pool is a `contract`.
 create or replace view og.funding_transfers as
 with first_payment as (
-    select distinct on (p.chain_id, p.payer)
+    -- index payments_payer_time (payer, block_time) gives each payer's payments in time order
+    select distinct on (p.payer)
         p.chain_id, p.payer, p.block_number, p.log_index
     from og.payments p
     where p.is_x402
-    order by p.chain_id, p.payer, p.block_number, p.log_index
+    order by p.payer, p.block_time, p.block_number, p.log_index
 ),
 labels as (
     select distinct on (x.chain_id, x.address) x.chain_id, x.address, x.class
@@ -42,15 +43,21 @@ labels as (
     ) x
     order by x.chain_id, x.address, x.rank
 ),
+-- Lateral index probes (token_transfers_to) per payer and per followed funder: a payer has few
+-- transfers before its first payment, and the plan never sorts the whole transfer table.
 hop1 as (
     select fp.chain_id, fp.payer, t.from_address as funder, t.to_address as funded, t.block_number,
            t.log_index, t.block_time, t.tx_hash, t.amount_raw, t.amount_opg, l.class as label_class
     from first_payment fp
-    join og.token_transfers t
-      on t.chain_id = fp.chain_id and t.to_address = fp.payer
-     and (t.block_number, t.log_index) < (fp.block_number, fp.log_index)
+    cross join lateral (
+        select t.*
+        from og.token_transfers t
+        where t.chain_id = fp.chain_id and t.to_address = fp.payer
+          and (t.block_number, t.log_index) < (fp.block_number, fp.log_index)
+          and t.from_address <> fp.payer
+        offset 0  -- keeps the probe per payer (a flattened join sorts the whole table)
+    ) t
     left join labels l on l.chain_id = t.chain_id and l.address = t.from_address
-    where t.from_address <> fp.payer
 ),
 followed as (
     -- unlabelled hop-1 funders, up to their last transfer to the payer
@@ -64,11 +71,15 @@ hop2 as (
     select f.chain_id, f.payer, t.from_address as funder, t.to_address as funded, t.block_number,
            t.log_index, t.block_time, t.tx_hash, t.amount_raw, t.amount_opg, l.class as label_class
     from followed f
-    join og.token_transfers t
-      on t.chain_id = f.chain_id and t.to_address = f.funder
-     and (t.block_number, t.log_index) < (f.block_number, f.log_index)
+    cross join lateral (
+        select t.*
+        from og.token_transfers t
+        where t.chain_id = f.chain_id and t.to_address = f.funder
+          and (t.block_number, t.log_index) < (f.block_number, f.log_index)
+          and t.from_address not in (f.funder, f.payer)
+        offset 0
+    ) t
     left join labels l on l.chain_id = t.chain_id and l.address = t.from_address
-    where t.from_address not in (f.funder, f.payer)
 ),
 traced as (
     select 1 as hop, h.* from hop1 h

@@ -46,19 +46,24 @@ decided as (
              case f.funder_class when 'insider' then 1 when 'market' then 2 else 3 end,
              f.hop, f.block_number, f.log_index
 ),
-payees as (
+payees as materialized (
     select distinct p.chain_id, a.address
     from og.payments p
     cross join lateral unnest(array[p.payee, p.facilitator, p.tx_from]) as a (address)
     where p.is_x402 and a.address is not null
 ),
 recycled as (
-    select distinct on (t.chain_id, t.to_address)
-        t.chain_id, t.to_address as payer, t.block_time, t.block_number, t.log_index
-    from og.token_transfers t
-    join payers py on py.chain_id = t.chain_id and py.payer = t.to_address
-    join payees e on e.chain_id = t.chain_id and e.address = t.from_address
-    order by t.chain_id, t.to_address, t.block_number, t.log_index
+    -- per payer, its transfers in chain order (index token_transfers_to) up to the first from a payee
+    select py.chain_id, py.payer, t.block_time, t.block_number, t.log_index
+    from payers py
+    cross join lateral (
+        select t.block_time, t.block_number, t.log_index
+        from og.token_transfers t
+        where t.chain_id = py.chain_id and t.to_address = py.payer
+          and (t.chain_id, t.from_address) in (select e.chain_id, e.address from payees e)
+        order by t.block_number, t.log_index
+        limit 1
+    ) t
 )
 select
     py.payer,
