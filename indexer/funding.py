@@ -30,7 +30,9 @@ class FundingResult:
 
 
 async def write_labels(conn: Conn, chain: ChainConfig) -> int:
-    """Replace the chain's address labels with those of the configuration in force."""
+    """Replace the chain's address labels: those of the configuration in force, and as insiders
+    (source 'payments') every payee, facilitator and settle sender the x402 payments name. The
+    views read them from this table rather than scanning every payment on each query."""
     rows = sorted(
         {(chain.chain_id, a, label, key) for key, label in LABEL_SOURCES for a in getattr(chain, key)}
     )
@@ -40,7 +42,18 @@ async def write_labels(conn: Conn, chain: ChainConfig) -> int:
             await conn.executemany(
                 "insert into og.address_labels (chain_id, address, label, source) values ($1, $2, $3, $4)", rows
             )
-    return len(rows)
+        await conn.execute(
+            """
+            insert into og.address_labels (chain_id, address, label, source)
+            select distinct p.chain_id, a.address, 'insider', 'payments'
+            from og.payments p
+            cross join lateral unnest(array[p.payee, p.facilitator, p.tx_from]) as a (address)
+            where p.chain_id = $1 and p.is_x402 and a.address is not null
+            """,
+            chain.chain_id,
+        )
+        n: int = await conn.fetchval("select count(*) from og.address_labels where chain_id = $1", chain.chain_id)
+    return n
 
 
 async def unchecked_funders(conn: Conn, chain_id: int) -> list[tuple[str, int]]:

@@ -622,7 +622,7 @@ async def funding_section(conn: Conn, window: str) -> FundingSection:
     organic_opg = sum((Decimal(r["opg"]) for r in organic), Decimal(0))
     recycled = await conn.fetchrow(
         "select count(*) as n, coalesce(sum(p.amount_opg), 0) as opg from og.payments p"
-        " join og.payer_funding f on f.chain_id = p.chain_id and f.payer = p.payer"
+        " join og.payer_funding f on f.payer = p.payer"
         " where p.is_x402 and f.recycled_block is not null"
         " and (p.block_number, p.log_index) > (f.recycled_block, f.recycled_log_index)"
         ' and p.block_time > (select w.payments_from from og.windows w where w."window" = $1)',

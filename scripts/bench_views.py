@@ -130,6 +130,11 @@ from og.payments;
 insert into og.address_labels (chain_id, address, label, source)
 values (8453, pg_temp.addr('treasury'), 'insider', 'insiders'),
        (8453, pg_temp.addr('pool'), 'market', 'markets');
+insert into og.address_labels (chain_id, address, label, source)
+select distinct p.chain_id, a.address, 'insider', 'payments'
+from og.payments p
+cross join lateral unnest(array[p.payee, p.facilitator, p.tx_from]) as a (address)
+where p.is_x402 and a.address is not null;
 insert into og.address_code (chain_id, address, block_number, code_size)
 values (8453, pg_temp.addr('disperser'), 1, 100);
 with firsts as (

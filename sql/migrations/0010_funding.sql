@@ -19,16 +19,17 @@ create table og.token_transfers (
     primary key (chain_id, block_number, log_index)
 );
 -- The trace reads the transfers into one address, in chain order, up to a position.
-create index token_transfers_to on og.token_transfers (chain_id, to_address, block_number, log_index);
+create index token_transfers_to on og.token_transfers (to_address, chain_id, block_number, log_index);
 
--- Addresses classified by configuration ([chains.base] insiders / bridges / markets, and pay_to as
--- insiders). Written by `og-indexer funding` and the Base backfill from the configuration in force:
--- the rows of each source are replaced, never merged with a guess.
+-- Addresses the funding trace classifies by: configuration ([chains.base] insiders / bridges /
+-- markets, and pay_to as insiders) and, as insiders, every payee, facilitator and settle sender
+-- the x402 payments name (source 'payments'). Replaced by `og-indexer funding` and the Base
+-- backfill from the configuration and payments in force, never merged with a guess.
 create table og.address_labels (
     chain_id  integer not null,
     address   text    not null,
     label     text    not null check (label in ('insider', 'bridge', 'market')),
-    source    text    not null,  -- config key the address came from: insiders | pay_to | bridges | markets
+    source    text    not null,  -- insiders | pay_to | bridges | markets (config keys) | payments
     primary key (chain_id, address, label, source)
 );
 

@@ -5,26 +5,38 @@
 -- that carry no label: every Transfer to that funder before its last hop-1 transfer to the payer,
 -- from anyone but the funder or the payer. Nothing beyond two hops is followed.
 -- funder_class, from data and configuration only:
---   insider        og.address_labels 'insider' (configured insiders and pay_to), every payee of an
---                  x402 payment, every facilitator named in a settle (witness.facilitator) and
---                  every sender of a settle transaction;
+--   insider        og.address_labels 'insider': configured insiders and pay_to, and (source
+--                  'payments') every payee of an x402 payment, every facilitator named in a settle
+--                  (witness.facilitator) and every sender of a settle transaction;
 --   bridge_or_mint the zero address (a mint) or a configured bridge;
 --   market         a configured DEX pool or router;
 --   contract / eoa the rest: code at the block eth_getCode was read (og.address_code);
---   unknown        code not read yet (`og-indexer funding` reads it).
+--   unknown        code not read yet (`og-indexer funding` reads it, and writes the labels).
 -- Label precedence: insider, then bridge_or_mint, then market.
 -- Caveats: a class names the address the OPG came from, not who controls it: an insider can fund
 -- through a fresh wallet (caught only within two hops), and an unlabelled pool is a `contract`.
 create or replace view og.funding_transfers as
-with first_payment as (
-    -- index payments_payer_time (payer, block_time) gives each payer's payments in time order
-    select distinct on (p.payer)
-        p.chain_id, p.payer, p.block_number, p.log_index
+with first_time as (
+    -- one grouped index-only pass over payments_payer_time (payer, block_time), as og.payer_stats
+    select p.payer, min(p.block_time) as block_time
     from og.payments p
     where p.is_x402
-    order by p.payer, p.block_time, p.block_number, p.log_index
+    group by p.payer
+),
+first_payment as (
+    select p.chain_id, f.payer, p.block_number, p.log_index
+    from first_time f
+    cross join lateral (
+        select p.chain_id, p.block_number, p.log_index
+        from og.payments p
+        where p.is_x402 and p.payer = f.payer and p.block_time = f.block_time
+        order by p.block_number, p.log_index
+        limit 1
+    ) p
 ),
 labels as (
+    -- address_labels holds the configured labels and the insiders the payments name (written by
+    -- `og-indexer funding`); the zero address is a mint
     select distinct on (x.chain_id, x.address) x.chain_id, x.address, x.class
     from (
         select l.chain_id, l.address,
@@ -33,13 +45,8 @@ labels as (
                case l.label when 'insider' then 1 when 'bridge' then 2 else 3 end as rank
         from og.address_labels l
         union all
-        select distinct p.chain_id, a.address, 'insider', 1
-        from og.payments p
-        cross join lateral unnest(array[p.payee, p.facilitator, p.tx_from]) as a (address)
-        where p.is_x402 and a.address is not null
-        union all
-        select distinct fp.chain_id, '0x0000000000000000000000000000000000000000', 'bridge_or_mint', 2
-        from first_payment fp
+        select c.chain_id, '0x0000000000000000000000000000000000000000', 'bridge_or_mint', 2
+        from (select distinct t.chain_id from first_payment t) c
     ) x
     order by x.chain_id, x.address, x.rank
 ),

@@ -20,46 +20,46 @@ with ft as (
     select * from og.funding_transfers
 ),
 payers as (
-    select p.chain_id, p.payer, min(p.block_time) as first_payment_at
+    -- one grouped index-only pass over payments_payer_time (payer, block_time)
+    select p.payer, min(p.block_time) as first_payment_at
     from og.payments p
     where p.is_x402
-    group by p.chain_id, p.payer
+    group by p.payer
 ),
 first_funding as (
-    select distinct on (f.chain_id, f.payer)
-        f.chain_id, f.payer, f.funder, f.funder_class, f.block_time, f.amount_opg
+    select distinct on (f.payer) f.payer, f.funder, f.funder_class, f.block_time, f.amount_opg
     from ft f
     where f.hop = 1
-    order by f.chain_id, f.payer, f.block_number, f.log_index
+    order by f.payer, f.block_number, f.log_index
 ),
 funded as (
-    select f.chain_id, f.payer, sum(f.amount_opg) as funded_opg, count(*) as funding_transfers
+    select f.payer, sum(f.amount_opg) as funded_opg, count(*) as funding_transfers
     from ft f
     where f.hop = 1
-    group by f.chain_id, f.payer
+    group by f.payer
 ),
 decided as (
-    select distinct on (f.chain_id, f.payer) f.chain_id, f.payer, f.funder_class, f.hop, f.funder
+    select distinct on (f.payer) f.payer, f.funder_class, f.hop, f.funder
     from ft f
     where f.funder_class in ('insider', 'market', 'bridge_or_mint')
-    order by f.chain_id, f.payer,
+    order by f.payer,
              case f.funder_class when 'insider' then 1 when 'market' then 2 else 3 end,
              f.hop, f.block_number, f.log_index
 ),
 payees as materialized (
-    select distinct p.chain_id, a.address
-    from og.payments p
-    cross join lateral unnest(array[p.payee, p.facilitator, p.tx_from]) as a (address)
-    where p.is_x402 and a.address is not null
+    -- payTo addresses (configured or named by payments) and facilitators
+    select distinct l.chain_id, l.address
+    from og.address_labels l
+    where l.source in ('pay_to', 'payments')
 ),
 recycled as (
     -- per payer, its transfers in chain order (index token_transfers_to) up to the first from a payee
-    select py.chain_id, py.payer, t.block_time, t.block_number, t.log_index
+    select py.payer, t.block_time, t.block_number, t.log_index
     from payers py
     cross join lateral (
         select t.block_time, t.block_number, t.log_index
         from og.token_transfers t
-        where t.chain_id = py.chain_id and t.to_address = py.payer
+        where t.to_address = py.payer
           and (t.chain_id, t.from_address) in (select e.chain_id, e.address from payees e)
         order by t.block_number, t.log_index
         limit 1
@@ -81,14 +81,13 @@ select
     r.block_number as recycled_block,
     r.log_index as recycled_log_index,
     (select count(*) from og.payments p
-     where r.payer is not null and p.is_x402 and p.chain_id = py.chain_id and p.payer = py.payer
-       and (p.block_number, p.log_index) > (r.block_number, r.log_index)) as recycled_payments,
-    py.chain_id
+     where r.payer is not null and p.is_x402 and p.payer = py.payer
+       and (p.block_number, p.log_index) > (r.block_number, r.log_index)) as recycled_payments
 from payers py
-left join first_funding ff on ff.chain_id = py.chain_id and ff.payer = py.payer
-left join funded fu on fu.chain_id = py.chain_id and fu.payer = py.payer
-left join decided d on d.chain_id = py.chain_id and d.payer = py.payer
-left join recycled r on r.chain_id = py.chain_id and r.payer = py.payer;
+left join first_funding ff on ff.payer = py.payer
+left join funded fu on fu.payer = py.payer
+left join decided d on d.payer = py.payer
+left join recycled r on r.payer = py.payer;
 
 comment on view og.payer_funding is
     'One row per x402 payer: first funder and its class, OPG funded before the first payment, '
