@@ -15,7 +15,7 @@ create table og.token_transfers (
     to_address    text        not null,
     amount_raw    numeric(78,0) not null,
     amount_opg    numeric     not null,
-    kind          text        not null check (kind in ('transfer', 'mint', 'burn')),
+    kind          text        not null,  -- transfer | mint | burn
     primary key (chain_id, block_number, log_index)
 );
 -- The trace reads the transfers into one address, in chain order, up to a position.
@@ -28,7 +28,7 @@ create index token_transfers_to on og.token_transfers (to_address, chain_id, blo
 create table og.address_labels (
     chain_id  integer not null,
     address   text    not null,
-    label     text    not null check (label in ('insider', 'bridge', 'market')),
+    label     text    not null,  -- insider | bridge | market
     source    text    not null,  -- insiders | pay_to | bridges | markets (config keys) | payments
     primary key (chain_id, address, label, source)
 );
