@@ -34,7 +34,10 @@ from og.payments p
 where p.is_x402
 group by p.payer
 ) s
-left join og.payer_funding f on f.payer = s.payer;
+-- grouped by payer, so Postgres can prove one row per payer and skips the funding trace entirely
+-- when a query (og.demand_concentration, og.window_summary) does not read funding_class
+left join (select pf.payer, min(pf.funding_class) as funding_class
+           from og.payer_funding pf group by pf.payer) f on f.payer = s.payer;
 
 comment on view og.payer_stats is
     'One row per payer (x402 OPG payments on Base): first/last payment, payments, active UTC '
