@@ -16,8 +16,8 @@ from typing import Any, TypeVar
 import asyncpg
 import click
 
-from . import db, store, sync
-from .config import Config, ConfigError, load_config, redact_dsn, redact_url
+from . import db, funding, store, sync
+from .config import ChainConfig, Config, ConfigError, load_config, redact_dsn, redact_url
 from .errors import OgIndexerError
 from .rpc import RpcClient
 
@@ -33,15 +33,18 @@ KNOWN_ERRORS: tuple[type[BaseException], ...] = (
 
 
 def devnet_profile(cfg: Config) -> Config:
-    """The devnet's settlement relayer is the trusted one (the simulator also sends untrusted batches)."""
+    """The devnet's settlement relayer is the trusted one (the simulator also sends untrusted batches);
+    its treasury and faucet are the Base insiders and its DEX pool the market."""
     from dataclasses import replace
 
-    from .devnet.actors import RELAYER
+    from .devnet.actors import FUNDING_INSIDERS, FUNDING_MARKETS, RELAYER
 
-    og = cfg.chain("opengradient")
-    if og.trusted_relayers:
-        return cfg
-    return replace(cfg, chains={**cfg.chains, "opengradient": replace(og, trusted_relayers=(RELAYER,))})
+    og, base = cfg.chain("opengradient"), cfg.chain("base")
+    if not og.trusted_relayers:
+        og = replace(og, trusted_relayers=(RELAYER,))
+    if not (base.insiders or base.markets):  # the simulated treasury, faucet and DEX pool
+        base = replace(base, insiders=FUNDING_INSIDERS, markets=FUNDING_MARKETS)
+    return replace(cfg, chains={**cfg.chains, "opengradient": og, "base": base})
 
 
 class Group(click.Group):
@@ -302,13 +305,16 @@ def backfill(
                 await prepare(conn)
             show = sys.stderr.isatty() if progress is None else progress
             if not show:
-                return await sync.backfill(rpc, pool, cfg, lo, hi, concurrency=concurrency, force=force)
-            from .progress import BackfillProgress
+                result = await sync.backfill(rpc, pool, cfg, lo, hi, concurrency=concurrency, force=force)
+            else:
+                from .progress import BackfillProgress
 
-            with BackfillProgress(cfg.name, hi - lo + 1) as bar:
-                return await sync.backfill(
-                    rpc, pool, cfg, lo, hi, concurrency=concurrency, force=force, progress=bar.advance
-                )
+                with BackfillProgress(cfg.name, hi - lo + 1) as bar:
+                    result = await sync.backfill(
+                        rpc, pool, cfg, lo, hi, concurrency=concurrency, force=force, progress=bar.advance
+                    )
+            await _refresh_funding(pool, rpc, cfg)
+            return result
 
     r = run(with_pool(state, go))
     rate = r.logs / r.elapsed_s if r.elapsed_s > 0 else 0.0
@@ -628,3 +634,32 @@ def _echo_walrus_counts(counts: dict[str, dict[str, int]]) -> None:
     click.echo("walrus payloads:")
     for table, by_status in counts.items():
         click.echo(f"  {table:<18} " + (", ".join(f"{k} {v}" for k, v in by_status.items()) or "none"))
+async def _refresh_funding(pool: asyncpg.Pool, rpc: RpcClient, cfg: ChainConfig) -> funding.FundingResult | None:
+    """The funding trace's labels and eth_getCode cache, on a chain that carries the token."""
+    if not cfg.addresses_with_role("token"):
+        return None
+    async with pool.acquire() as conn:
+        return await funding.refresh(conn, rpc, cfg)
+
+
+@main.command("funding")
+@click.option("--chain", type=click.Choice(["opengradient", "base"]), default="base", help="The token's chain.")
+@pass_state
+def funding_cmd(state: State, chain: str) -> None:
+    """Refresh the funding trace: write the configured insiders, bridges and markets, and read
+    eth_getCode (one call per distinct unclassified funder, batched) to tell contracts from wallets.
+    The Base backfill does this at its end; run it after `run` has followed new blocks."""
+    cfg = state.config.chain(chain)
+
+    async def go(pool: asyncpg.Pool) -> funding.FundingResult | None:
+        async with pool.acquire() as conn:
+            await prepare(conn)
+        async with RpcClient(cfg.rpc_urls, chain_name=cfg.name) as rpc:
+            await rpc.check_chain_id(cfg.chain_id)
+            return await _refresh_funding(pool, rpc, cfg)
+
+    r = run(with_pool(state, go))
+    if r is None:
+        click.echo(f"{chain}: no token contract configured, nothing to trace")
+    else:
+        click.echo(f"{chain}: {r.labels} address labels; eth_getCode for {r.checked} funders ({r.contracts} contracts)")

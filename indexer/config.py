@@ -68,6 +68,11 @@ class ChainConfig:
     max_block_range: int = 2000  # first eth_getLogs span; adapts to the provider's cap
     finality_depth: int = 0  # blocks below head that can still reorg
     start_block: int = 0
+    # Funding trace labels (issue #14): OpenGradient's own wallets (treasury, faucet, team), token
+    # bridges, and DEX pools or routers. Only what is configured is labelled; nothing is guessed.
+    insiders: tuple[str, ...] = ()
+    bridges: tuple[str, ...] = ()
+    markets: tuple[str, ...] = ()
 
     @property
     def watched_addresses(self) -> tuple[str, ...]:
@@ -272,6 +277,9 @@ _CHAIN_KEYS = {
     "finality_depth",
     "start_block",
     "contracts",
+    "insiders",
+    "bridges",
+    "markets",
 }
 _CONTRACT_KEYS = {"addresses", "start_block", "end_block", "watch", "role", "abi_files"}
 
@@ -336,6 +344,9 @@ def _apply_chain(chain: ChainConfig, table: Mapping[str, Any]) -> ChainConfig:
         changes["pay_to"] = _address_list(f"{p}.pay_to", table["pay_to"])
     if "trusted_relayers" in table:
         changes["trusted_relayers"] = _address_list(f"{p}.trusted_relayers", table["trusted_relayers"])
+    for key in ("insiders", "bridges", "markets"):
+        if key in table:
+            changes[key] = _address_list(f"{p}.{key}", table[key])
     if "token_decimals" in table:
         changes["token_decimals"] = _int(f"{p}.token_decimals", table["token_decimals"])
     if "max_block_range" in table:

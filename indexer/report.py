@@ -145,6 +145,7 @@ class Report:
     concentration: ConcentrationSection
     fleet: FleetSection
     caveats: tuple[str, ...]
+    funding: FundingSection | None = None  # demand by funding class (issue #14)
 
 
 def _share(value: Decimal | None) -> Decimal | None:
@@ -299,6 +300,7 @@ async def _build(conn: Conn, window: str) -> Report:
             for r in tee_rows
         ),
     )
+    funding = await funding_section(conn, window)
     return Report(
         window=window,
         anchors=anchors,
@@ -308,7 +310,8 @@ async def _build(conn: Conn, window: str) -> Report:
         verification=verification,
         concentration=concentration,
         fleet=fleet,
-        caveats=_caveats(anchors, models.attributed_share),
+        caveats=_caveats(anchors, models.attributed_share) + funding_caveats(funding),
+        funding=funding,
     )
 
 
@@ -390,6 +393,10 @@ def csv_rows(report: Report) -> Iterator[tuple[str, str, str, str]]:
     yield from section("fleet", report.fleet, skip=("tee_lines",))
     for t in report.fleet.tee_lines:
         yield from section("tees", t, item=f"{t.registry}:{t.tee_id}", skip=("tee_id", "registry"))
+    if report.funding is not None:
+        yield from section("funding", report.funding, skip=("by_class",))
+        for line in report.funding.by_class:
+            yield from section("funding_classes", line, item=line.funding_class, skip=("funding_class",))
     for i, text in enumerate(report.caveats, start=1):
         yield "caveats", str(i), "text", text
 
@@ -548,6 +555,8 @@ def table_renderable(report: Report) -> RenderableType:
                 f"{tee.individual_settlements:,}",
             )
         parts.append(tees)
+    if report.funding is not None:
+        parts.extend(funding_renderables(report.funding, w))
     parts.append(Text("Caveats", style="bold"))
     parts.extend(Text(f"- {text}") for text in report.caveats)
     return Group(*parts)
@@ -648,6 +657,79 @@ async def walrus_section(conn: Conn, window: str) -> WalrusSection:
     )
 
 
+# --- demand by funding class (issue #14): where the payers' OPG came from ---------------------
+
+FUNDING_CLASSES = ("insider", "market", "bridge_or_mint", "contract", "eoa", "unknown")
+
+
+@dataclass(frozen=True, slots=True)
+class FundingLine:
+    funding_class: str
+    payers: int  # paid in the window
+    payments: int
+    revenue_opg: Decimal
+    share: Decimal | None  # of the window's revenue
+
+
+@dataclass(frozen=True, slots=True)
+class FundingSection:
+    organic_payers: int  # paid in the window, class not insider
+    organic_returning_payers: int  # of those, paid on >= 2 UTC days (all time)
+    organic_share: Decimal | None  # organic revenue / revenue in the window
+    recycled_payments: int  # made after the payer received OPG straight from a payTo or facilitator
+    recycled_revenue_opg: Decimal
+    recycled_share: Decimal | None
+    unclassified_funders: int  # funders whose code is not read yet (their payers show unknown)
+    by_class: tuple[FundingLine, ...]
+
+
+async def funding_section(conn: Conn, window: str) -> FundingSection:
+    """Payers, payments and revenue of the window by the payers' funding class (og.payer_stats,
+    og.payer_funding), organic returning payers, and the recycled share."""
+    suffix = {"7d": "_7d", "30d": "_30d", "all": ""}[window]
+    n, opg = "payments" + suffix, "total_opg" + suffix
+    recs = await conn.fetch(
+        f"select coalesce(funding_class, 'unknown') as c, count(*) as payers, sum({n}) as payments,"
+        f' sum({opg}) as opg, count(*) filter (where "returning") as returning'
+        f" from og.payer_stats where {n} > 0 group by 1"
+    )
+    by = {r["c"]: r for r in recs}
+    revenue = sum((Decimal(r["opg"]) for r in recs), Decimal(0))
+    organic = [r for c, r in by.items() if c != "insider"]
+    organic_opg = sum((Decimal(r["opg"]) for r in organic), Decimal(0))
+    recycled = await conn.fetchrow(
+        "select count(*) as n, coalesce(sum(p.amount_opg), 0) as opg from og.payments p"
+        " join og.payer_funding f on f.payer = p.payer"
+        " where p.is_x402 and f.recycled_block is not null"
+        " and (p.block_number, p.log_index) > (f.recycled_block, f.recycled_log_index)"
+        ' and p.block_time > (select w.payments_from from og.windows w where w."window" = $1)',
+        window,
+    )
+    assert recycled is not None
+    unclassified = await conn.fetchval(
+        "select count(distinct funder) from og.funding_transfers where funder_class = 'unknown'"
+    )
+    return FundingSection(
+        organic_payers=sum(_int(r["payers"]) for r in organic),
+        organic_returning_payers=sum(_int(r["returning"]) for r in organic),
+        organic_share=_share(organic_opg / revenue) if revenue else None,
+        recycled_payments=_int(recycled["n"]),
+        recycled_revenue_opg=Decimal(recycled["opg"]),
+        recycled_share=_share(Decimal(recycled["opg"]) / revenue) if revenue else None,
+        unclassified_funders=_int(unclassified),
+        by_class=tuple(
+            FundingLine(
+                funding_class=c,
+                payers=_int(by[c]["payers"]) if c in by else 0,
+                payments=_int(by[c]["payments"]) if c in by else 0,
+                revenue_opg=Decimal(by[c]["opg"]) if c in by else Decimal(0),
+                share=_share(Decimal(by[c]["opg"]) / revenue) if c in by and revenue else None,
+            )
+            for c in FUNDING_CLASSES
+        ),
+    )
+
+
 def _tokens(value: int | None) -> str:
     return "-" if value is None else f"{value:,}"
 
@@ -678,3 +760,44 @@ def render_walrus_table(section: WalrusSection, width: int = 100) -> str:
     out = io.StringIO()
     Console(file=out, width=width, color_system=None, force_terminal=False).print(Group(*parts))
     return out.getvalue()
+
+
+def funding_caveats(section: FundingSection | None) -> tuple[str, ...]:
+    out: tuple[str, ...] = (
+        "Funding classes say where a payer's OPG came from before its first payment, traced at "
+        "most two transfers back: 'organic' (any class but insider) does not prove an independent "
+        "user. An insider funding through wallets more than two hops away, or through an exchange "
+        "no configuration labels, looks organic; insiders are only the configured wallets plus the "
+        "payTo and facilitator addresses seen in payments.",
+        "Recycled: payments made after the payer received OPG straight from a payTo or facilitator "
+        "address (payee money coming back); a loop through other wallets is not flagged.",
+    )
+    if section is not None and section.unclassified_funders:
+        out += (
+            f"{section.unclassified_funders} funder(s) not classified yet (eth_getCode not read): "
+            "their payers count as 'unknown' until `og-indexer funding` runs.",
+        )
+    return out
+
+
+def funding_renderables(f: FundingSection, w: str) -> list[RenderableType]:
+    """The funding part of the table rendering."""
+    table = Table(title=f"Where the payers' OPG came from ({w})", title_justify="left", box=box.SIMPLE)
+    table.add_column("funding class")
+    for col in ("payers", "payments", "OPG", "share"):
+        table.add_column(col, justify="right")
+    for line in f.by_class:
+        table.add_row(
+            line.funding_class, f"{line.payers:,}", f"{line.payments:,}", _opg(line.revenue_opg), _percent(line.share)
+        )
+    summary = _kv_table(
+        f"Real demand vs recycled money ({w})",
+        [
+            ("organic payers (class not insider)", f"{f.organic_payers:,}"),
+            ("organic returning payers (paid on >= 2 UTC days)", f"{f.organic_returning_payers:,}"),
+            ("organic share of revenue", _percent(f.organic_share)),
+            ("recycled payments (payee money back)", f"{f.recycled_payments:,}"),
+            ("recycled share of revenue", _percent(f.recycled_share)),
+        ],
+    )
+    return [table, summary]

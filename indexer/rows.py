@@ -25,6 +25,7 @@ from .tables import (
     Row,
     SettlementRow,
     TeeEventRow,
+    TokenTransferRow,
     TransactionRow,
     X402EventRow,
 )
@@ -45,6 +46,7 @@ class Rows:
         return sum(len(v) for v in self.by_table.values())
 
 
+ZERO_ADDRESS = "0x" + "0" * 40
 SETTLED_EVENTS = frozenset({"Settled", "SettledWithPermit", "SettledWith2612"})
 LLM_MODES = {0: "VANILLA", 1: "TEE"}
 ONNX_MODES = {0: "VANILLA", 1: "ZKML", 2: "TEE"}
@@ -419,6 +421,18 @@ def _settle_context(ctx: _Context, log: Log) -> tuple[Contract | None, str | Non
 def _token(ctx: _Context, out: Rows, log: Log, contract: Contract, d: Decoded) -> None:
     a = d.args
     decimals = ctx.chain.token_decimals
+    if d.event.name == "Transfer":
+        out.add(
+            TokenTransferRow(
+                *_prov(ctx, log),
+                token=log.address,
+                from_address=a["from"],
+                to_address=a["to"],
+                amount_raw=a["value"],
+                amount_opg=_scaled(a["value"], decimals),
+                kind="mint" if a["from"] == ZERO_ADDRESS else "burn" if a["to"] == ZERO_ADDRESS else "transfer",
+            )
+        )
     if d.event.name == "Transfer" and a["to"] in ctx.chain.pay_to:
         proxy, proxy_address, call = _settle_context(ctx, log)
         permit = call.get("permit") or {}

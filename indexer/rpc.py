@@ -381,6 +381,37 @@ class RpcClient:
         result: dict[str, Tx] = await self._with_retries("eth_getTransactionByHash", attempt)
         return result
 
+    async def code_sizes(self, at: Sequence[tuple[str, int]]) -> list[int | None]:
+        """Byte length of each address's code at a block number (eth_getCode, in batches): 0 for an
+        externally owned account at that block, None where the node refused that block (a node that
+        keeps no state that old answers so: anvil by default on long chains, non-archive nodes)."""
+
+        async def attempt() -> list[int | None]:
+            out: list[int | None] = []
+            for i in range(0, len(at), self.max_batch):
+                chunk = at[i : i + self.max_batch]
+                base, body = await self._send_batch("eth_getCode", [[a, hex(n)] for a, n in chunk])
+                answer = self._json(body)
+                if not isinstance(answer, list) or len(answer) != len(chunk):
+                    raise RetryableError("malformed batch answer to eth_getCode")
+                by_id = {item.get("id"): item for item in answer if isinstance(item, dict)}
+                for k, (address, _) in enumerate(chunk):
+                    item = by_id.get(base + k)
+                    if item is None:
+                        raise RetryableError("batch answer to eth_getCode is missing ids")
+                    err = item.get("error")
+                    if err is None:
+                        out.append(len(_bytes(item.get("result"), f"code of {address}")))
+                        continue
+                    refused = classify_error("eth_getCode", err if isinstance(err, dict) else {"message": str(err)})
+                    if isinstance(refused, RetryableError):
+                        raise refused
+                    out.append(None)
+            return out
+
+        result: list[int | None] = await self._with_retries("eth_getCode", attempt)
+        return result
+
     async def get_logs(self, addresses: Sequence[str], lo: int, hi: int) -> list[Log]:
         """Logs of the addresses in [lo, hi], validated: every log inside the range, no removed
         logs, sorted by (block, log index), no duplicates."""

@@ -441,7 +441,7 @@ async def all_tees(conn: Conn, chain_id: int) -> set[tuple[str, str]]:
 
 # Rows derived from the Walrus payloads of settlements in the rolled-back blocks (the blobs stay).
 WALRUS_DERIVED_TABLES = ("walrus_batch_leaves", "walrus_batches", "walrus_individual")
-ROLLBACK_TABLES = ("raw_logs", "transactions", *DECODED_TABLES, *WALRUS_DERIVED_TABLES, "blocks")
+ROLLBACK_TABLES = ("raw_logs", "transactions", *DECODED_TABLES, *WALRUS_DERIVED_TABLES, "address_code", "blocks")
 
 
 async def tip(conn: Conn, chain_id: int) -> tuple[int, str] | None:

@@ -425,6 +425,47 @@ class BatchLeafRow(Row):
     signature: Text | None
 
 
+# --- Funding trace (indexer.funding: `og-indexer funding`) -----------------------------------------
+
+
+@dataclass(slots=True)
+class TokenTransferRow(EventRow):
+    """Every OPG Transfer, whoever the parties (og.payments keeps those to payTo, with context)."""
+
+    TABLE: ClassVar[str] = "token_transfers"
+    token: Text
+    from_address: Text
+    to_address: Text
+    amount_raw: Uint256
+    amount_opg: Numeric
+    kind: Text  # mint (from the zero address) | burn (to it) | transfer
+
+
+@dataclass(slots=True)
+class AddressLabelRow(Row):
+    """A configured funding label ([chains.base] insiders / pay_to / bridges / markets)."""
+
+    TABLE: ClassVar[str] = "address_labels"
+    KEY: ClassVar[tuple[str, ...]] = ("chain_id", "address", "label", "source")
+    chain_id: Int4
+    address: Text
+    label: Text  # insider | bridge | market
+    source: Text  # insiders | pay_to | bridges | markets
+
+
+@dataclass(slots=True)
+class AddressCodeRow(Row):
+    """eth_getCode of a funder, read at block_number (its funding block, or the head)."""
+
+    TABLE: ClassVar[str] = "address_code"
+    KEY: ClassVar[tuple[str, ...]] = ("chain_id", "address")
+    chain_id: Int4
+    address: Text
+    block_number: Int8
+    code_size: Int4
+    checked_at: Timestamptz
+
+
 # Tables a block range writes, by COPY, in this order.
 ROW_TYPES: tuple[type[Row], ...] = (
     BlockRow,
@@ -436,11 +477,13 @@ ROW_TYPES: tuple[type[Row], ...] = (
     PaymentRow,
     ApprovalRow,
     X402EventRow,
+    TokenTransferRow,
 )
 # Every og table og-indexer declares (the migration bookkeeping tables aside).
 TABLES: tuple[type[Row], ...] = (
     *ROW_TYPES, IndexedRangeRow, TeeRow, ModelRow, ChainStateRow,
     BlobRow, IndividualPayloadRow, BatchPayloadRow, BatchLeafRow,
+    AddressLabelRow, AddressCodeRow,
 )
 # Tables filled from logs (rebuilt by redecode); blocks and transactions are fetched context.
 DECODED_TABLES = tuple(t.TABLE for t in ROW_TYPES if t not in (BlockRow, TransactionRow, RawLogRow))

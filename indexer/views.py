@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from .tables import Bool, Date, Int2, Int4, Int8, Interval, Numeric, Row, Text, Timestamptz
+from .tables import Bool, Date, Int2, Int4, Int8, Interval, Numeric, Row, Text, Timestamptz, Uint256
 
 
 @dataclass(slots=True)
@@ -120,6 +120,7 @@ class PayerStatsView(Row):
     total_opg_7d: Numeric | None
     payments_30d: Int8 | None
     total_opg_30d: Numeric | None
+    funding_class: Text | None  # og.payer_funding's class (insider, market, bridge_or_mint, ...)
 
 
 @dataclass(slots=True)
@@ -308,6 +309,101 @@ class ModelTokensDailyView(Row):
     total_tokens: Numeric | None
 
 
+@dataclass(slots=True)
+class FundingTransfersView(Row):
+    """One row per traced funding transfer (hop 1 into a payer, hop 2 into an unlabelled funder)."""
+
+    TABLE: ClassVar[str] = "funding_transfers"
+    KEY: ClassVar[tuple[str, ...]] = ("chain_id", "payer", "hop", "block_number", "log_index")
+    chain_id: Int4
+    payer: Text
+    hop: Int4
+    funder: Text | None
+    funded: Text | None
+    block_number: Int8
+    log_index: Int4
+    block_time: Timestamptz | None
+    tx_hash: Text | None
+    amount_raw: Uint256 | None
+    amount_opg: Numeric | None
+    funder_class: Text | None
+    code_size: Int4 | None
+    code_block: Int8 | None
+
+
+@dataclass(slots=True)
+class PayerFundingView(Row):
+    """One row per x402 payer: where its OPG came from before its first payment."""
+
+    TABLE: ClassVar[str] = "payer_funding"
+    KEY: ClassVar[tuple[str, ...]] = ("payer",)
+    payer: Text
+    first_payment_at: Timestamptz | None
+    first_funder: Text | None
+    first_funder_class: Text | None
+    first_funded_at: Timestamptz | None
+    first_funding_opg: Numeric | None
+    funded_opg: Numeric | None
+    funding_transfers: Int8 | None
+    funding_class: Text | None
+    class_hop: Int4 | None
+    class_funder: Text | None
+    recycled_at: Timestamptz | None
+    recycled_block: Int8 | None
+    recycled_log_index: Int4 | None
+    recycled_payments: Int8 | None
+
+
+@dataclass(slots=True)
+class DemandQualityView(Row):
+    """One row per UTC day with an x402 payment, split by the payers' funding class."""
+
+    TABLE: ClassVar[str] = "demand_quality"
+    KEY: ClassVar[tuple[str, ...]] = ("day",)
+    day: Date
+    payments: Int8 | None
+    payers: Int8 | None
+    revenue_opg: Numeric | None
+    payments_insider: Int8 | None
+    payers_insider: Int8 | None
+    revenue_opg_insider: Numeric | None
+    payments_market: Int8 | None
+    payers_market: Int8 | None
+    revenue_opg_market: Numeric | None
+    payments_bridge_or_mint: Int8 | None
+    payers_bridge_or_mint: Int8 | None
+    revenue_opg_bridge_or_mint: Numeric | None
+    payments_contract: Int8 | None
+    payers_contract: Int8 | None
+    revenue_opg_contract: Numeric | None
+    payments_eoa: Int8 | None
+    payers_eoa: Int8 | None
+    revenue_opg_eoa: Numeric | None
+    payments_unknown: Int8 | None
+    payers_unknown: Int8 | None
+    revenue_opg_unknown: Numeric | None
+    organic_payments: Int8 | None
+    organic_payers: Int8 | None
+    organic_revenue_opg: Numeric | None
+    recycled_payments: Int8 | None
+    recycled_revenue_opg: Numeric | None
+    recycled_share: Numeric | None
+
+
+@dataclass(slots=True)
+class PayerRetentionByFundingView(Row):
+    """One row per (funding class, cohort week, week offset)."""
+
+    TABLE: ClassVar[str] = "payer_retention_by_funding"
+    KEY: ClassVar[tuple[str, ...]] = ("funding_class", "cohort_week", "week_offset")
+    funding_class: Text
+    cohort_week: Date
+    week_offset: Int4
+    cohort_size: Int8 | None
+    active_payers: Int8 | None
+    retention: Numeric | None
+
+
 VIEWS: tuple[type[Row], ...] = (
     ChainHeadsView,
     WindowsView,
@@ -325,4 +421,8 @@ VIEWS: tuple[type[Row], ...] = (
     WindowSummaryView,
     ProofAvailabilityView,
     ModelTokensDailyView,
+    FundingTransfersView,
+    PayerFundingView,
+    DemandQualityView,
+    PayerRetentionByFundingView,
 )

@@ -118,6 +118,46 @@ group by e.tee_id;
 
 insert into og.models (model, kind, source)
 select 'onnx/Model-' || m, 'onnx', 'bench' from generate_series(0, 29) m;
+
+-- Funding trace (issue #14): every payment is an OPG Transfer too, and each payer was funded the
+-- block before its first payment: by the treasury (insider), a pool (market), a mint, a contract
+-- (code read), or through a wallet a mint funded two blocks before (two hops).
+insert into og.token_transfers (chain_id, block_number, block_hash, block_time, tx_hash, log_index,
+                                token, from_address, to_address, amount_raw, amount_opg, kind)
+select chain_id, block_number, block_hash, block_time, tx_hash, log_index, token, payer, payee,
+       amount_raw, amount_opg, 'transfer'
+from og.payments;
+insert into og.address_labels (chain_id, address, label, source)
+values (8453, pg_temp.addr('treasury'), 'insider', 'insiders'),
+       (8453, pg_temp.addr('pool'), 'market', 'markets');
+insert into og.address_labels (chain_id, address, label, source)
+select distinct p.chain_id, a.address, 'insider', 'payments'
+from og.payments p
+cross join lateral unnest(array[p.payee, p.facilitator, p.tx_from]) as a (address)
+where p.is_x402 and a.address is not null;
+insert into og.address_code (chain_id, address, block_number, code_size)
+values (8453, pg_temp.addr('disperser'), 1, 100);
+with firsts as (
+    select payer, min(block_number) as b, row_number() over (order by payer) as k
+    from og.payments where is_x402 group by payer
+)
+insert into og.token_transfers (chain_id, block_number, block_hash, block_time, tx_hash, log_index,
+                                token, from_address, to_address, amount_raw, amount_opg, kind)
+select 8453, x.b, '0xb', timestamptz '{head}', pg_temp.hash('f' || f.k || '.' || x.hop), 2 + f.k,
+       '0xfbc2051ae2265686a469421b2c5a2d5462fbf5eb', x.frm, x.dest, 10::numeric ^ 18, 1,
+       case when x.frm = '0x0000000000000000000000000000000000000000' then 'mint' else 'transfer' end
+from firsts f
+cross join lateral (
+    select f.b - 1 as b, 1 as hop,
+           case f.k % 5 when 0 then pg_temp.addr('treasury') when 1 then pg_temp.addr('pool')
+                        when 2 then '0x0000000000000000000000000000000000000000'
+                        when 3 then pg_temp.addr('disperser') else pg_temp.addr('w' || f.k) end as frm,
+           f.payer as dest
+    union all
+    select f.b - 2, 2, '0x0000000000000000000000000000000000000000', pg_temp.addr('w' || f.k)
+    where f.k % 5 = 4
+) x
+where x.b >= 1;
 """
 
 
@@ -175,7 +215,7 @@ async def _bench(dsn: str, runs: int) -> list[tuple[str, int, float, float]]:
         await store.migrate(conn)  # views as the current files define them
         counts = {
             t: await conn.fetchval(f"select count(*) from og.{t}")
-            for t in ("payments", "settlements", "inferences", "tee_events", "blocks", "models")
+            for t in ("payments", "settlements", "inferences", "tee_events", "blocks", "models", "token_transfers")
         }
         print("dataset: " + ", ".join(f"{t}={n}" for t, n in counts.items()))
         version = await conn.fetchval("show server_version")

@@ -40,3 +40,15 @@ EXACT = BASE.addresses_with_role("x402_exact")[0]
 PERMIT2 = BASE.addresses_with_role("permit2")[0]
 PAY_TO = BASE.pay_to[0]
 DEX_ROUTER = label_address("dex-router")  # a non-Permit2 spender for ordinary approvals
+
+# Base: where payers' OPG comes from (the funding trace, issue #14). Insiders and the pool go into
+# the devnet profile's [chains.base] insiders / markets; the disperser is a contract nobody labels.
+TREASURY = label_address("treasury")  # OpenGradient's treasury (insider)
+FAUCET = label_address("faucet")  # OpenGradient's faucet (insider)
+DEX_POOL = label_address("dex-pool")  # a DEX-like pool contract (market)
+DISPERSER = label_address("disperser")  # an airdrop/disperse contract (unlabelled: class contract)
+DISPERSER_OWNER = label_address("disperser-owner")
+BRIDGE_RELAYER = label_address("bridge-relayer")  # sends the bridge's mints (Transfer from 0x0)
+FUNDING_INSIDERS = (TREASURY, FAUCET)
+FUNDING_MARKETS = (DEX_POOL,)
+FUNDING_CONTRACTS = (DEX_POOL, DISPERSER)  # emitter code at these on Base

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from pathlib import Path
 
 import click
@@ -140,5 +141,8 @@ def simulate_cmd(days: int, seed: int, start: str, out: Path, og_url: str | None
     served = sum(1 for b in truth.walrus.blobs if b.served)
     click.echo(f"  walrus payloads {served} in {out.parent / 'walrus'} "
                f"({len(truth.walrus.blobs) - served} expired)")
+    classes = Counter(f.funding_class for f in truth.funding.values())
+    click.echo("  payers by funding class: " + ", ".join(f"{k} {n}" for k, n in sorted(classes.items()))
+               + f"; recycled payments {sum(f.recycled_payments for f in truth.funding.values())}")
     click.echo(f"ground truth: {out}")
     click.echo(f"listed models (for og-indexer catalog import): {out.parent / 'catalog.json'}")

@@ -165,3 +165,46 @@ Fact = (
     Payment | Approval | X402Event | Settlement | Inference | Anomaly | TeeRegistration | TeeToggle
     | Heartbeat | WalrusBlob
 )
+
+
+@dataclass(frozen=True)
+class TokenTransfer:
+    """An OPG Transfer on Base (= a row of og.token_transfers); kind: mint | burn | transfer."""
+
+    time: str
+    block: int
+    token: str
+    from_address: str
+    to_address: str
+    amount_raw: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class PayerFunding:
+    """Where an x402 payer's OPG came from, as the funding trace must report it (og.payer_funding).
+
+    flow names what the simulator did; origin is where the OPG really started, which the trace
+    cannot see beyond two hops (flow three_hop: origin insider, funding_class eoa)."""
+
+    flow: str  # treasury | faucet | market | bridge | two_hop | contract | three_hop | mixed | recycled | unfunded
+    origin: str
+    funding_class: str
+    first_funder: str | None
+    first_funder_class: str | None
+    class_hop: int | None
+    class_funder: str | None
+    funded_amount_raw: str
+    funding_transfers: int
+    recycled_payments: int
+
+
+@dataclass(frozen=True)
+class FundingActors:
+    """The devnet's labelled Base addresses (its [chains.base] insiders / markets / bridges) and the
+    unlabelled contracts that fund payers."""
+
+    insiders: tuple[str, ...]
+    markets: tuple[str, ...]
+    bridges: tuple[str, ...]
+    contracts: tuple[str, ...]

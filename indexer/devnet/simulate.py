@@ -23,8 +23,9 @@ from indexer.devnet.emitter import LogSpec
 from indexer.devnet.errors import DevnetError
 from indexer.devnet.payloads import Payloads
 from indexer.devnet.plan import Emit, Mined, PlannedTx, call, event, mine_plan
-from indexer.devnet.records import Anomaly, iso
+from indexer.devnet.records import Anomaly, PayerFunding, iso
 from indexer.devnet.traffic_base import base_traffic
+from indexer.devnet.traffic_funding import funding_traffic, with_funding
 from indexer.devnet.traffic_og import (
     legacy_inference_traffic,
     legacy_relay_traffic,
@@ -112,6 +113,7 @@ class Traffic:
     sessions: list[Session]
     legacy_users: tuple[str, ...]
     blobs: dict[str, bytes] = field(default_factory=dict)  # Walrus payloads the aggregator serves
+    funding: dict[str, PayerFunding] = field(default_factory=dict)  # expected trace per payer
 
     @property
     def end(self) -> int:
@@ -143,8 +145,10 @@ def plan_traffic(days: int, seed: int, start: str = DEFAULT_START, anomalies: bo
         *(_og_anomalies(og_rng, t0, days) if anomalies else []),
     ]
     base_txs = base_traffic(random.Random(f"{seed}/base"), t0, days, demand, anomalies)
+    funding_txs, funding = funding_traffic(random.Random(f"{seed}/funding"), t0, demand)
     users = tuple(sorted({t.sender for t in legacy}))
-    return Traffic(seed, t0, days, anomalies, og_txs, base_txs, specs, demand, users, payloads.served)
+    return Traffic(seed, t0, days, anomalies, og_txs, base_txs + funding_txs, specs, demand, users, payloads.served,
+                   funding)
 
 
 def simulate(
@@ -210,5 +214,6 @@ def ground_truth(traffic: Traffic, og_mined: Mined, base_mined: Mined) -> Ground
         tee_operators=tuple(sorted({s.owner for s in traffic.tees})),
         facilitators=actors.FACILITATORS, pay_to=BASE.pay_to, legacy_users=traffic.legacy_users,
     )
-    return build_truth(config, chains, who, catalog(), og_mined.stamp(traffic.og_txs),
-                       base_mined.stamp(traffic.base_txs), traffic.tees, traffic.sessions)
+    truth = build_truth(config, chains, who, catalog(), og_mined.stamp(traffic.og_txs),
+                        base_mined.stamp(traffic.base_txs), traffic.tees, traffic.sessions)
+    return with_funding(truth, traffic.base_txs, base_mined, traffic.funding)

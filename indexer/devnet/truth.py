@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import types
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
@@ -20,9 +20,12 @@ from indexer.devnet.errors import DevnetError
 from indexer.devnet.records import (
     Anomaly,
     Approval,
+    FundingActors,
     Inference,
+    PayerFunding,
     Payment,
     Settlement,
+    TokenTransfer,
     WalrusBlob,
     X402Event,
 )
@@ -177,6 +180,10 @@ class GroundTruth:
     models: dict[str, ModelUse]
     offchain: Offchain
     walrus: Walrus
+    # Funding trace (issue #14): every OPG Transfer, each x402 payer's funding, the labelled actors.
+    token_transfers: tuple[TokenTransfer, ...] = ()
+    funding: dict[str, PayerFunding] = field(default_factory=dict)
+    funding_actors: FundingActors = field(default_factory=lambda: FundingActors((), (), (), ()))
 
     def to_json(self) -> bytes:
         return orjson.dumps(self, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2) + b"\n"

@@ -32,6 +32,7 @@ CONTENT_TABLES = (
     "payments",
     "approvals",
     "x402_events",
+    "token_transfers",
 )
 
 
@@ -40,6 +41,8 @@ def devnet_config(urls: dict[str, str], truth: GroundTruth | None = None, **chai
     chains = dict(cfg.chains)
     if truth is not None:
         chains["opengradient"] = replace(chains["opengradient"], trusted_relayers=tuple(truth.actors.relayers))
+        f = truth.funding_actors
+        chains["base"] = replace(chains["base"], insiders=f.insiders, markets=f.markets, bridges=f.bridges)
     for name, changes in chain_changes.items():
         chains[name] = replace(chains[name], **changes)
     return replace(cfg, chains=chains)

@@ -90,3 +90,16 @@ def test_secrets_are_redacted() -> None:
     assert redact_url("http://127.0.0.1:8545") == "http://127.0.0.1:8545"
     assert redact_url("https://user:pw@host/") == "https://host/***"
     assert redact_dsn("postgresql://u:hunter2@db:5432/og") == "postgresql://u:***@db:5432/og"
+
+
+def test_funding_labels_come_from_the_base_table_and_bad_addresses_are_named(tmp_path: Path) -> None:
+    f = tmp_path / "c.toml"
+    f.write_text(
+        '[chains.base]\ninsiders = ["0x' + "AB" * 20 + '"]\nmarkets = ["0x' + "cd" * 20 + '"]\n'
+    )
+    base = load_config(f, {}).chain("base")
+    assert (base.insiders, base.markets, base.bridges) == (("0x" + "ab" * 20,), ("0x" + "cd" * 20,), ())
+    assert load_config(None, {}).chain("base").insiders == ()  # nothing is labelled by default
+    f.write_text('[chains.base]\nbridges = ["0x12"]\n')
+    with pytest.raises(ConfigError, match=r"chains\.base\.bridges: '0x12' is not a 20-byte 0x address"):
+        load_config(f, {})
