@@ -20,7 +20,6 @@ import struct
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
@@ -28,6 +27,7 @@ from typing import Any, cast
 
 import msgspec
 
+from .batch import EncodedRows, EncodedTable
 from .chain import Block, Log, Tx
 from .config import ChainConfig
 from .rows import Rows, build_rows
@@ -37,27 +37,6 @@ from .tables import ROW_TYPES, BlockRow, Row, table_columns
 # Structs of chain.py, encoded and decoded in C); pickle then only copies bytes.
 _FETCHED = msgspec.msgpack.Decoder(tuple[list[Log], list[Tx]])
 _pack = msgspec.msgpack.Encoder().encode
-
-
-@dataclass(frozen=True, slots=True)
-class EncodedTable:
-    table: str
-    columns: tuple[str, ...]
-    n_rows: int
-    payload: bytes  # COPY's binary format (below): header, one tuple per row, trailer
-
-
-@dataclass
-class EncodedRows:
-    """A range's rows, encoded per table, with what the commit needs besides them."""
-
-    tables: list[EncodedTable] = field(default_factory=list)
-    block_hashes: list[tuple[int, str]] = field(default_factory=list)  # of the blocks rows
-    tees_touched: set[tuple[str, str]] = field(default_factory=set)
-    undecoded: int = 0
-
-    def count(self) -> int:
-        return sum(t.n_rows for t in self.tables)
 
 
 def exit_with_parent(parent_pid: int) -> None:

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 import asyncpg
 
 from . import decodepool, store
+from .batch import EncodedRows
 from .chain import Block, Log, Tx
 from .config import ChainConfig
-from .encode import EncodedRows, decode_range, encode_rows, pack_fetched
+from .encode import decode_range, encode_rows, pack_fetched
 from .errors import OgIndexerError
 from .rows import build_rows, tx_reader
 from .rpc import RangeTooLarge, RetryableError, RpcClient, RpcError

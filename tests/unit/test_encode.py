@@ -10,7 +10,8 @@ from typing import ClassVar
 
 import pytest
 
-from indexer.encode import EncodedRows, _b_decimal, _b_uint, encode_rows, encode_table
+from indexer.batch import EncodedRows
+from indexer.encode import _b_decimal, _b_uint, encode_rows, encode_table
 from indexer.rows import Rows
 from indexer.tables import ROW_TYPES, BlockRow, RawLogRow, Row, TeeEventRow
 
