@@ -21,6 +21,7 @@ from .config import ChainConfig
 from .encode import CopyTypes, EncodedRows, decode_range, pack_fetched
 from .rows import Rows, build_rows, tx_reader
 from .rpc import RangeTooLarge, RetryableError, RpcClient, RpcError
+from .span import SpanControl, payload_bytes
 
 log = logging.getLogger("og_indexer.sync")
 
@@ -55,34 +56,6 @@ class BackfillResult:
     elapsed_s: float = 0.0
     written: dict[str, int] = field(default_factory=dict)
     stages: StageTimes = field(default_factory=StageTimes)
-
-
-class SpanControl:
-    """The eth_getLogs span in force: shrinks on the provider's refusals (using its hint when it gives
-    one), grows back after successes, never above the configured ceiling."""
-
-    def __init__(self, ceiling: int) -> None:
-        self.ceiling = max(1, ceiling)
-        self.span = self.ceiling
-        self._ok = 0
-
-    def refused(self, lo: int, hi: int, err: RangeTooLarge) -> int:
-        asked = hi - lo + 1
-        if err.hint is not None and err.hint[0] == lo and lo <= err.hint[1] < hi:
-            new = err.hint[1] - lo + 1
-        elif err.max_span is not None and err.max_span < asked:
-            new = err.max_span
-        else:
-            new = asked // 2
-        self.span = max(1, min(self.span, new))
-        self._ok = 0
-        return self.span
-
-    def succeeded(self) -> None:
-        self._ok += 1
-        if self._ok >= 4 and self.span < self.ceiling:
-            self.span = min(self.ceiling, self.span * 2)
-            self._ok = 0
 
 
 # A backfill of at least this many ranges decodes in the decode process (on a machine with two or
@@ -181,15 +154,19 @@ async def index_range(
     stages: StageTimes | None = None,
     decoder: Executor | None = None,
     copy_types: CopyTypes | None = None,
+    spans: SpanControl | None = None,
 ) -> tuple[int, Rows | EncodedRows, dict[str, int]]:
     """Fetch, decode and commit one range (rows + checkpoint in one transaction). With `parent`,
     block lo must build on that hash, else ParentMismatch and nothing is written. With `decoder`
     (a process pool), the range is decoded and encoded there while this process fetches and writes
-    other ranges; with `copy_types` (store.copy_types) as COPY binary where a table allows it."""
+    other ranges; with `copy_types` (store.copy_types) as COPY binary where a table allows it. With
+    `spans`, what the provider returned is reported to it as soon as it is fetched."""
     if parent is not None:
         headers_from = lo if headers_from is None else min(headers_from, lo)
     t0 = time.perf_counter()
     logs, blocks, txs = await fetch_range(rpc, chain, lo, hi, headers_from)
+    if spans is not None:
+        spans.observed(hi - lo + 1, len(logs), payload_bytes(logs))
     if parent is not None and blocks[lo].parent_hash != parent:
         raise ParentMismatch(lo, blocks[lo].parent_hash, parent)
     t1 = time.perf_counter()
@@ -238,7 +215,7 @@ async def backfill(
     if progress and result.skipped_blocks:
         progress(result.skipped_blocks, 0)
     pending: list[tuple[int, int]] = [(r.lo, r.hi) for r in reversed(todo)]  # stack: lowest last
-    spans = SpanControl(chain.max_block_range)
+    spans = SpanControl(chain.max_block_range, probe=True)
     n_ranges = sum(r.hi - r.lo + 1 for r in todo) // spans.span
     failure: list[BaseException] = []
 
@@ -257,7 +234,8 @@ async def backfill(
             t0 = time.monotonic()
             try:
                 n_logs, rows, written = await index_range(
-                    rpc, pool, chain, a, b, stages=result.stages, decoder=decoder, copy_types=copy_types
+                    rpc, pool, chain, a, b, stages=result.stages, decoder=decoder, copy_types=copy_types,
+                    spans=spans,
                 )
             except RangeTooLarge as e:
                 span = spans.refused(a, b, e)
