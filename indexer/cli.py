@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import asyncpg
 import click
 
-from . import db, store, sync
+from . import db, decodepool, store, sync
 from .config import Config, ConfigError, load_config, redact_dsn, redact_url
 from .rpc import RpcClient, RpcError
 
@@ -109,7 +109,12 @@ pass_state = click.make_pass_decorator(State)
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
-    return asyncio.run(coro)
+    try:
+        return asyncio.run(coro)
+    finally:
+        # The decode process ends with the command, not in the interpreter's exit hooks, where its
+        # queues' semaphores could outlive their finalizers (a resource_tracker "leaked" warning).
+        decodepool.close()
 
 
 async def with_pool(state: State, fn: Callable[[asyncpg.Pool], Awaitable[T]]) -> T:
