@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import asyncpg
 import click
 
-from . import db, decodepool, store, sync
+from . import db, decodepool, history, store, sync
 from .config import Config, ConfigError, load_config, redact_dsn, redact_url
 from .rpc import RpcClient, RpcError
 
@@ -295,14 +295,20 @@ def backfill(
             hi = hi_arg if isinstance(hi_arg, int) else (await rpc.block_by_tag(hi_arg)).number
             async with pool.acquire() as conn:
                 await prepare(conn)
+                chain, start = await history.begin(rpc, conn, cfg)
+            if lo < chain.start_block:  # nothing watched has code below it: no log to find there
+                click.echo(f"{cfg.name}: history begins at block {start.block}, {start.reason}; starting there")
+                lo = chain.start_block
+                if lo > hi:
+                    return sync.BackfillResult(cfg.name, lo, hi)
             show = sys.stderr.isatty() if progress is None else progress
             if not show:
-                return await sync.backfill(rpc, pool, cfg, lo, hi, concurrency=concurrency, force=force)
+                return await sync.backfill(rpc, pool, chain, lo, hi, concurrency=concurrency, force=force)
             from .progress import BackfillProgress
 
             with BackfillProgress(cfg.name, hi - lo + 1) as bar:
                 return await sync.backfill(
-                    rpc, pool, cfg, lo, hi, concurrency=concurrency, force=force, progress=bar.advance
+                    rpc, pool, chain, lo, hi, concurrency=concurrency, force=force, progress=bar.advance
                 )
 
     r = run(with_pool(state, go))
@@ -461,7 +467,11 @@ def run_cmd(
     async def go(pool: asyncpg.Pool) -> None:
         async with pool.acquire() as conn:
             await prepare(conn)
-        await run_service(pool, cfgs, opts, metrics_port=metrics_port)
+            started = []
+            for c in cfgs:  # each chain starts where its history begins (og.contract_starts)
+                async with RpcClient(c.rpc_urls, chain_name=c.name) as rpc:
+                    started.append((await history.begin(rpc, conn, c))[0])
+        await run_service(pool, started, opts, metrics_port=metrics_port)
 
     run(with_pool(state, go))
     click.echo("stopped cleanly")
