@@ -365,7 +365,19 @@ def mine(node: AnvilNode, load: ChainLoad) -> None:
     with RpcClient(node.url, timeout=300.0) as rpc:
         install_chain(rpc)
         nonce: Counter[str] = Counter()
+        empty = 0  # empty blocks not mined yet: mined at once, at the same 2 s steps (anvil_mine)
+
+        def mine_empty(upto: int) -> None:
+            rpc.call("evm_setNextBlockTimestamp", [GENESIS + 2 * (upto - empty + 1)])
+            rpc.call("anvil_mine", [hex(empty), "0x2"])
+
         for b, block in enumerate(load.blocks):
+            if not block:
+                empty += 1
+                continue
+            if empty:
+                mine_empty(b)
+                empty = 0
             batch = []
             for t in block:
                 tx = {
@@ -376,6 +388,8 @@ def mine(node: AnvilNode, load: ChainLoad) -> None:
                 batch.append(("eth_sendTransaction", [tx]))
             rpc.batch(batch)
             rpc.call("evm_mine", [GENESIS + 2 * (b + 1)])
+        if empty:
+            mine_empty(len(load.blocks))
         n = len(load.blocks)
         counts: list[Any] = []
         for lo in range(1, n + 1, 1000):
