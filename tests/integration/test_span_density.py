@@ -15,7 +15,7 @@ from indexer.config import BASE
 from indexer.devnet.jsonrpc import RpcClient as DevRpc
 from indexer.devnet.plan import PlannedTx, call, event
 from indexer.rpc import RpcClient
-from indexer.span import TARGET_LOGS
+from indexer.span import PROBE_BLOCKS, TARGET_LOGS
 from indexer.sync import backfill
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ def _ranges(caplog: pytest.LogCaptureFixture) -> list[tuple[int, int, int]]:
 async def test_dense_range_at_defaults_is_fetched_in_several_target_sized_calls(
     pool: asyncpg.Pool, devnet: DevnetPair, caplog: pytest.LogCaptureFixture
 ) -> None:
-    blocks, per_block = 600, 30  # 18,000 logs: one call at the ceiling (2,000 blocks) before
+    blocks, per_block = 600, 30  # 18,000 logs: one call at the ceiling (2,000 blocks) before density
     with DevRpc(devnet.base.url) as rpc:
         for b in range(blocks):
             _send(rpc, _transfers(per_block, b), b)
@@ -71,9 +71,12 @@ async def test_dense_range_at_defaults_is_fetched_in_several_target_sized_calls(
     assert await pool.fetchval("select count(*) from og.raw_logs") == blocks * per_block
     done = _ranges(caplog)
     assert len(done) == calls and sum(n for _, _, n in done) == blocks * per_block
-    assert calls >= blocks * per_block // TARGET_LOGS + 1
-    assert max(n for _, _, n in done) <= TARGET_LOGS + per_block  # every call near the target, none whole
-    assert sorted((a, b) for a, b, _ in done)[0] == (0, 99)  # the probe: 100 blocks before the density is known
+    assert calls >= 4 + (blocks - 4 * PROBE_BLOCKS) * per_block // TARGET_LOGS  # 4 probes, then target-sized
+    # the 4 workers' first ranges are probes of 100 blocks, taken before the density is known;
+    # every later call is near the target, none takes the whole range
+    probes = [(a, b) for a, b, _ in done if a < 4 * PROBE_BLOCKS]
+    assert sorted(probes) == [(k * PROBE_BLOCKS, (k + 1) * PROBE_BLOCKS - 1) for k in range(4)]
+    assert max(n for a, _, n in done if a >= 4 * PROBE_BLOCKS) <= TARGET_LOGS + per_block
 
 
 async def test_sparse_range_is_scanned_in_about_as_few_calls_as_the_ceiling_allows(
