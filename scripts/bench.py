@@ -350,7 +350,8 @@ def shapes_main(args: argparse.Namespace) -> None:
             og: dict[int, list[dict[str, Any]]] = {s: [] for s in [0, *sweep]}
             naive: list[dict[str, Any]] = []
             for i in range(args.runs):
-                for span in og:
+                order = list(og)
+                for span in order[i % len(order):] + order[: i % len(order)]:  # rotated: drift spreads evenly
                     with scratch_db(args.dsn) as dsn:
                         og[span].append(_run("og", dsn, urls, nodes, span, args.timeout))
                         verify(dsn, load)
