@@ -388,10 +388,11 @@ def shapes_main(args: argparse.Namespace) -> None:
             row["vs_provider_bound"] = med[0] / row["provider_bound_logs_per_s"]
             row["proxy"] = [p.counts() for p in proxies]
         rows.append(row)
+        print(shapes_table(args, rows[-1:], profile), file=sys.stderr)  # each shape as it is done
+        if args.json:
+            args.json.write_text(json.dumps({"config": {k: str(v) for k, v in vars(args).items()},
+                                             "shapes": rows}, indent=2))
     print(shapes_table(args, rows, profile))
-    if args.json:
-        args.json.write_text(json.dumps({"config": {k: str(v) for k, v in vars(args).items()}, "shapes": rows},
-                                        indent=2))
 
 
 def shapes_table(args: argparse.Namespace, rows: list[dict[str, Any]], profile: Profile | None) -> str:
