@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import asyncpg
 import click
 
-from . import db, funding, store, sync
+from . import db, decodepool, funding, history, store, sync
 from .config import ChainConfig, Config, ConfigError, load_config, redact_dsn, redact_url
 from .errors import OgIndexerError
 from .rpc import RpcClient
@@ -122,7 +122,12 @@ def _devnet_walrus(env: dict[str, str]) -> None:
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
-    return asyncio.run(coro)
+    try:
+        return asyncio.run(coro)
+    finally:
+        # The decode process ends with the command, not in the interpreter's exit hooks, where its
+        # queues' semaphores could outlive their finalizers (a resource_tracker "leaked" warning).
+        decodepool.close()
 
 
 async def with_pool(state: State, fn: Callable[[asyncpg.Pool], Awaitable[T]]) -> T:
@@ -303,15 +308,21 @@ def backfill(
             hi = hi_arg if isinstance(hi_arg, int) else (await rpc.block_by_tag(hi_arg)).number
             async with pool.acquire() as conn:
                 await prepare(conn)
+                chain, start = await history.begin(rpc, conn, cfg)
+            if lo < chain.start_block:  # nothing watched has code below it: no log to find there
+                click.echo(f"{cfg.name}: history begins at block {start.block}, {start.reason}; starting there")
+                lo = chain.start_block
+                if lo > hi:
+                    return sync.BackfillResult(cfg.name, lo, hi)
             show = sys.stderr.isatty() if progress is None else progress
             if not show:
-                result = await sync.backfill(rpc, pool, cfg, lo, hi, concurrency=concurrency, force=force)
+                result = await sync.backfill(rpc, pool, chain, lo, hi, concurrency=concurrency, force=force)
             else:
                 from .progress import BackfillProgress
 
                 with BackfillProgress(cfg.name, hi - lo + 1) as bar:
                     result = await sync.backfill(
-                        rpc, pool, cfg, lo, hi, concurrency=concurrency, force=force, progress=bar.advance
+                        rpc, pool, chain, lo, hi, concurrency=concurrency, force=force, progress=bar.advance
                     )
             await _refresh_funding(pool, rpc, cfg)
             return result
@@ -515,10 +526,14 @@ def run_cmd(
     async def go(pool: asyncpg.Pool) -> None:
         async with pool.acquire() as conn:
             await prepare(conn)
+            started = []
+            for c in cfgs:  # each chain starts where its history begins (og.contract_starts)
+                async with RpcClient(c.rpc_urls, chain_name=c.name) as rpc:
+                    started.append((await history.begin(rpc, conn, c))[0])
         stop = asyncio.Event()
         enriching = _start_enrichment(pool, state.config, stop, enrich_interval) if enrich_interval else None
         try:
-            await run_service(pool, cfgs, opts, metrics_port=metrics_port, stop=stop)
+            await run_service(pool, started, opts, metrics_port=metrics_port, stop=stop)
         finally:
             stop.set()
             if enriching is not None:

@@ -16,7 +16,8 @@ import asyncpg
 from . import store
 from .config import ChainConfig, redact_url
 from .rpc import RangeTooLarge, RpcClient, RpcError
-from .sync import SpanControl, SyncError, backfill, index_range
+from .span import SpanControl
+from .sync import SyncError, backfill, index_range
 
 log = logging.getLogger("og_indexer.follow")
 

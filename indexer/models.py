@@ -141,6 +141,7 @@ PayerRetentionByFunding = MODELS["payer_retention_by_funding"]
 TokenTransfer = MODELS["token_transfers"]
 AddressLabel = MODELS["address_labels"]
 AddressCode = MODELS["address_code"]
+ContractStart = MODELS["contract_starts"]
 # Walrus tables
 WalrusBlob = MODELS["walrus_blobs"]
 WalrusIndividual = MODELS["walrus_individual"]

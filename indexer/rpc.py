@@ -284,13 +284,6 @@ class RpcClient:
             raise RetryableError(f"malformed answer to {method}: no result")
         return answer["result"]
 
-    async def _batch_once(self, method: str, params_list: Sequence[list[Any]]) -> list[Any]:
-        """The same method over many params, in HTTP batches of max_batch; results in order."""
-        out: list[Any] = []
-        for i in range(0, len(params_list), self.max_batch):
-            out.extend(await self._batch_chunk(method, params_list[i : i + self.max_batch]))
-        return out
-
     async def _batch_chunk(self, method: str, chunk: Sequence[list[Any]]) -> list[Any]:
         base, body = await self._send_batch(method, chunk)
         return self._batch_results(method, base, len(chunk), self._json(body))
@@ -347,39 +340,40 @@ class RpcClient:
             raise RpcError(f"{self.chain_name}: no block for tag {tag!r}")
         return parse_block(raw, _qty(raw.get("number"), "block.number"))
 
+    # Batches are retried one by one: a rate-limited provider (HTTP 429 past a budget of calls) then
+    # answers every batch in turn, where retrying all of a range's batches together could never pass.
+
     async def blocks(self, numbers: Iterable[int]) -> dict[int, Block]:
         nums = sorted(set(numbers))
-        if not nums:
-            return {}
+        out: dict[int, Block] = {}
+        for i in range(0, len(nums), self.max_batch):
+            chunk = nums[i : i + self.max_batch]
 
-        async def attempt() -> dict[int, Block]:
-            raws = await self._batch_once("eth_getBlockByNumber", [[hex(n), False] for n in nums])
-            return {n: parse_block(r, n) for n, r in zip(nums, raws, strict=True)}
+            async def attempt(chunk: list[int] = chunk) -> dict[int, Block]:
+                raws = await self._batch_chunk("eth_getBlockByNumber", [[hex(n), False] for n in chunk])
+                return {n: parse_block(r, n) for n, r in zip(chunk, raws, strict=True)}
 
-        result: dict[int, Block] = await self._with_retries("eth_getBlockByNumber", attempt)
-        return result
+            out.update(await self._with_retries("eth_getBlockByNumber", attempt))
+        return out
 
     async def transactions(self, hashes: Iterable[str]) -> dict[str, Tx]:
         hs = sorted(set(hashes))
-        if not hs:
-            return {}
+        out: dict[str, Tx] = {}
+        method = "eth_getTransactionByHash"
+        for i in range(0, len(hs), self.max_batch):
+            chunk = hs[i : i + self.max_batch]
 
-        async def attempt() -> dict[str, Tx]:
             # Parsed chunk by chunk: a chunk's raw answers (inputs as hex) are let go before the next.
-            out: dict[str, Tx] = {}
-            method = "eth_getTransactionByHash"
-            for i in range(0, len(hs), self.max_batch):
-                chunk = hs[i : i + self.max_batch]
+            async def attempt(chunk: list[str] = chunk) -> dict[str, Tx]:
                 base, body = await self._send_batch(method, [[h] for h in chunk])
                 try:
-                    out.update(zip(chunk, wire.transactions(body, base, chunk), strict=True))
+                    return dict(zip(chunk, wire.transactions(body, base, chunk), strict=True))
                 except wire.NotPlain:  # read the general way, which names what is wrong
                     raws = self._batch_results(method, base, len(chunk), self._json(body))
-                    out.update((h, parse_tx(r, h)) for h, r in zip(chunk, raws, strict=True))
-            return out
+                    return {h: parse_tx(r, h) for h, r in zip(chunk, raws, strict=True)}
 
-        result: dict[str, Tx] = await self._with_retries("eth_getTransactionByHash", attempt)
-        return result
+            out.update(await self._with_retries(method, attempt))
+        return out
 
     async def code_sizes(self, at: Sequence[tuple[str, int]]) -> list[int | None]:
         """Byte length of each address's code at a block number (eth_getCode, in batches): 0 for an

@@ -7,7 +7,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from . import store
+from . import history, store
 from .config import ChainConfig, redact_url
 from .rpc import RpcClient, RpcError
 
@@ -46,6 +46,7 @@ async def chain_status(conn: store.Conn, chain: ChainConfig, offline: bool) -> d
             "stopped_at": _iso(follower["stopped_at"]),
         }
     )
+    out["history"] = await _history(conn, chain)
     if not offline:
         try:
             async with RpcClient(chain.rpc_urls, chain_name=chain.name, retries=1, timeout_s=5) as rpc:
@@ -62,6 +63,10 @@ async def chain_status(conn: store.Conn, chain: ChainConfig, offline: bool) -> d
 
 def _iso(t: Any) -> str | None:
     return None if t is None else str(t.isoformat())
+async def _history(conn: store.Conn, chain: ChainConfig) -> dict[str, Any] | None:
+    """Where the chain's history begins and why (og.contract_starts; None: never searched)."""
+    h = await history.stored(conn, chain)
+    return None if h is None else {"begins_at": h.block, "reason": h.reason}
 
 
 def render_status(report: list[dict[str, Any]]) -> None:
@@ -70,6 +75,8 @@ def render_status(report: list[dict[str, Any]]) -> None:
         t = Table(title=f"{s['chain']} (chain id {s['chain_id']})", show_header=False)
         ranges = ", ".join(f"{a}-{b}" for a, b in s["indexed_ranges"]) or "nothing indexed"
         t.add_row("indexed ranges", ranges)
+        h = s.get("history")
+        t.add_row("history begins", "not searched yet" if h is None else f"block {h['begins_at']}: {h['reason']}")
         t.add_row("head", "unknown: " + s["rpc_error"] if s["rpc_error"] else str(s["head"] or "not asked"))
         t.add_row(
             "lag", f"{s['lag_blocks']} blocks, {s['lag_seconds']} s" if s["lag_blocks"] is not None else "-"

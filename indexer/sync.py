@@ -23,6 +23,7 @@ from .encode import decode_range, encode_rows, pack_fetched
 from .errors import OgIndexerError
 from .rows import build_rows, tx_reader
 from .rpc import RangeTooLarge, RetryableError, RpcClient, RpcError
+from .span import SpanControl, payload_bytes
 
 log = logging.getLogger("og_indexer.sync")
 
@@ -57,34 +58,6 @@ class BackfillResult:
     elapsed_s: float = 0.0
     written: dict[str, int] = field(default_factory=dict)
     stages: StageTimes = field(default_factory=StageTimes)
-
-
-class SpanControl:
-    """The eth_getLogs span in force: shrinks on the provider's refusals (using its hint when it gives
-    one), grows back after successes, never above the configured ceiling."""
-
-    def __init__(self, ceiling: int) -> None:
-        self.ceiling = max(1, ceiling)
-        self.span = self.ceiling
-        self._ok = 0
-
-    def refused(self, lo: int, hi: int, err: RangeTooLarge) -> int:
-        asked = hi - lo + 1
-        if err.hint is not None and err.hint[0] == lo and lo <= err.hint[1] < hi:
-            new = err.hint[1] - lo + 1
-        elif err.max_span is not None and err.max_span < asked:
-            new = err.max_span
-        else:
-            new = asked // 2
-        self.span = max(1, min(self.span, new))
-        self._ok = 0
-        return self.span
-
-    def succeeded(self) -> None:
-        self._ok += 1
-        if self._ok >= 4 and self.span < self.ceiling:
-            self.span = min(self.ceiling, self.span * 2)
-            self._ok = 0
 
 
 # A backfill of at least this many ranges decodes in the decode process (on a machine with two or
@@ -173,14 +146,18 @@ async def index_range(
     headers_from: int | None = None,
     stages: StageTimes | None = None,
     decoder: Executor | None = None,
+    spans: SpanControl | None = None,
 ) -> tuple[int, EncodedRows, dict[str, int]]:
     """Fetch, decode and commit one range (rows + checkpoint in one transaction). The range must
     chain onto the stored blocks around it by parent hash, else store.Discontinuity (a reorg) and
     nothing is written; the headers of lo and hi are stored for the next seam. With `decoder`
     (a process pool), the range is decoded and encoded there while this process fetches and writes
-    other ranges."""
+    other ranges. With `spans`, what the provider returned is reported to it as soon as it is
+    fetched."""
     t0 = time.perf_counter()
     logs, blocks, txs = await fetch_range(rpc, chain, lo, hi, headers_from)
+    if spans is not None:
+        spans.observed(hi - lo + 1, len(logs), payload_bytes(logs))
     t1 = time.perf_counter()
     window = [b for n, b in blocks.items() if headers_from is not None and n >= headers_from]
     rows: EncodedRows
@@ -231,7 +208,7 @@ async def backfill(
     if progress and result.skipped_blocks:
         progress(result.skipped_blocks, 0)
     pending: list[tuple[int, int]] = [(r.lo, r.hi) for r in reversed(todo)]  # stack: lowest last
-    spans = spans if spans is not None else SpanControl(chain.max_block_range)
+    spans = spans if spans is not None else SpanControl(chain.max_block_range, probe=True)
     n_ranges = sum(r.hi - r.lo + 1 for r in todo) // spans.span
     failure: list[BaseException] = []
 
@@ -250,7 +227,7 @@ async def backfill(
             t0 = time.monotonic()
             try:
                 n_logs, rows, written = await index_range(
-                    rpc, pool, chain, a, b, stages=result.stages, decoder=decoder
+                    rpc, pool, chain, a, b, stages=result.stages, decoder=decoder, spans=spans,
                 )
             except RangeTooLarge as e:
                 span = spans.refused(a, b, e)

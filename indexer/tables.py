@@ -466,6 +466,25 @@ class AddressCodeRow(Row):
     checked_at: Timestamptz
 
 
+# --- Where history begins (indexer.history) ------------------------------------------------------
+
+
+@dataclass(slots=True)
+class ContractStartRow(Row):
+    """A watched contract's first block with code, found once by bisecting eth_getCode."""
+
+    TABLE: ClassVar[str] = "contract_starts"
+    KEY: ClassVar[tuple[str, ...]] = ("chain_id", "address")
+    chain_id: Int4
+    address: Text
+    first_block: Int8 | None  # NULL: not found (no_code, no_history): searched again on the next start
+    searched_to: Int8
+    method: Text  # bisection | no_code | no_history
+    note: Text
+    calls: Int4
+    searched_at: Timestamptz
+
+
 # Tables a block range writes, by COPY, in this order.
 ROW_TYPES: tuple[type[Row], ...] = (
     BlockRow,
@@ -483,7 +502,7 @@ ROW_TYPES: tuple[type[Row], ...] = (
 TABLES: tuple[type[Row], ...] = (
     *ROW_TYPES, IndexedRangeRow, TeeRow, ModelRow, ChainStateRow,
     BlobRow, IndividualPayloadRow, BatchPayloadRow, BatchLeafRow,
-    AddressLabelRow, AddressCodeRow,
+    AddressLabelRow, AddressCodeRow, ContractStartRow,
 )
 # Tables filled from logs (rebuilt by redecode); blocks and transactions are fetched context.
 DECODED_TABLES = tuple(t.TABLE for t in ROW_TYPES if t not in (BlockRow, TransactionRow, RawLogRow))

@@ -2,6 +2,8 @@
 
 Usage: .venv/bin/python scripts/bench.py [--logs 200000] [--runs 3] [--seed 42] [--span 100]
        [--concurrency 2] [--dsn postgresql://postgres@127.0.0.1:5432/test] [--json results.json]
+   or: .venv/bin/python scripts/bench.py --shapes real,dense-payload,sparse [--sweep 25,50,100,200,500,2000]
+       [--provider] [--runs 3] ...   (the default-settings table, see shapes_main)
 
 Starts two anvil chains (10740, 8453) with emitters at the real addresses, mines the load of
 scripts/bench_load.py (about --logs logs, ~100 per block per chain), then per run backfills both
@@ -38,6 +40,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import bench_load  # noqa: E402
+import bench_shapes  # noqa: E402
+from bench_provider import Profile, ProviderProxy, minimum_work  # noqa: E402
 
 from indexer import db  # noqa: E402
 from indexer.devnet.anvil import AnvilNode, start_chain_pair  # noqa: E402
@@ -259,6 +263,169 @@ def _targets(runs: list[dict[str, Any]], calls: dict[str, int], get_logs_min: in
     ]
 
 
+# --- load shapes at the default settings --------------------------------------------------------
+
+SHAPES = ("real", "dense-payload", "sparse")
+DEFAULT_CONCURRENCY = 4  # `og-indexer backfill --concurrency`'s default
+
+
+def _shape_load(shape: str, args: argparse.Namespace) -> bench_load.Load:
+    if shape == "real":
+        return bench_load.generate(args.logs, args.seed)
+    if shape == "dense-payload":
+        return bench_shapes.dense_payload(args.seed)
+    return bench_shapes.sparse(args.seed, args.sparse_blocks, gap=1000)
+
+
+def _mine(nodes: tuple[AnvilNode, AnvilNode], load: bench_load.Load) -> float:
+    t0 = time.perf_counter()
+    errors: list[BaseException] = []
+
+    def mine(node: AnvilNode, chain: bench_load.ChainLoad) -> None:
+        try:
+            bench_load.mine(node, chain)
+        except BaseException as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=mine, args=(n, c)) for n, c in zip(nodes, load.chains, strict=True)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return time.perf_counter() - t0
+
+
+def _run(kind: str, dsn: str, urls: tuple[str, str], nodes: tuple[AnvilNode, AnvilNode], span: int,
+         timeout: float) -> dict[str, Any]:
+    cmd = [sys.executable, str(ROOT / "scripts" / "bench_run.py"), kind, "--dsn", dsn, "--og-url", urls[0],
+           "--base-url", urls[1], "--span", str(span), "--concurrency", str(DEFAULT_CONCURRENCY)]
+    anvil_before = sum(_cpu_s(n.pid) for n in nodes)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+    if proc.returncode != 0:
+        what = f"{kind} run (span {span or 'default'})"
+        raise SystemExit(f"{what} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
+    out: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    out["anvil_cpu_s"] = sum(_cpu_s(n.pid) for n in nodes) - anvil_before
+    out["logs_per_s"] = out["logs"] / out["wall_s"]
+    out["cpu_us_per_log"] = (out["cpu_s"] + out["pg_cpu_s"] + out["anvil_cpu_s"]) / max(out["logs"], 1) * 1e6
+    return out
+
+
+def _provider_bound(load: bench_load.Load, profile: Profile) -> float:
+    """logs/s no client can beat through this provider (bench_provider.minimum_work, Profile.bound_s)."""
+    get_logs = calls = http = 0
+    for chain in load.chains:
+        with_logs = sum(1 for b in chain.blocks if any(t.emits for t in b))
+        txs_read = chain.expect.get("transactions", {}).get("rows", 0)
+        g, c, h = minimum_work(len(chain.blocks) + 1, chain.logs, with_logs, txs_read, profile)
+        get_logs, calls, http = get_logs + g, calls + c, http + h
+    return load.logs / profile.bound_s(get_logs, calls, http, DEFAULT_CONCURRENCY)
+
+
+def shapes_main(args: argparse.Namespace) -> None:
+    """Per shape: og-indexer at its default settings (max_block_range and concurrency as shipped) and at
+    every swept max_block_range, `--runs` times interleaved, each run checked against the ground truth;
+    the naive pipeline at the default spans (not with --provider: it handles no refusal). Prints one
+    row per shape: default vs best swept logs/s, peak RSS, eth_getLogs calls, CPU per log vs naive, and
+    with --provider the provider-bound rate and og-indexer's share of it."""
+    shapes = [x.strip() for x in args.shapes.split(",") if x.strip()]
+    bad = [x for x in shapes if x not in SHAPES]
+    if bad:
+        raise SystemExit(f"unknown shape(s) {', '.join(bad)}; known: {', '.join(SHAPES)}")
+    sweep = [int(x) for x in args.sweep.split(",") if x.strip()]
+    profile = Profile() if args.provider else None
+    rows: list[dict[str, Any]] = []
+    for shape in shapes:
+        load = _shape_load(shape, args)
+        nodes = start_chain_pair()
+        proxies: list[ProviderProxy] = []
+        try:
+            mine_s = _mine(nodes, load)
+            urls = (nodes[0].url, nodes[1].url)
+            if profile is not None:
+                proxies = [ProviderProxy(n.url, profile).start() for n in nodes]
+                urls = (proxies[0].url, proxies[1].url)
+            og: dict[int, list[dict[str, Any]]] = {s: [] for s in [0, *sweep]}
+            naive: list[dict[str, Any]] = []
+            for i in range(args.runs):
+                order = list(og)
+                for span in order[i % len(order):] + order[: i % len(order)]:  # rotated: drift spreads evenly
+                    with scratch_db(args.dsn) as dsn:
+                        og[span].append(_run("og", dsn, urls, nodes, span, args.timeout))
+                        verify(dsn, load)
+                if profile is None:
+                    with scratch_db(args.dsn) as dsn:
+                        naive.append(_run("naive", dsn, urls, nodes, 0, args.timeout))
+                print(f"{shape} run {i + 1}/{args.runs}: default {og[0][-1]['logs_per_s']:,.0f} logs/s, "
+                      + ", ".join(f"{s}: {og[s][-1]['logs_per_s']:,.0f}" for s in sweep), file=sys.stderr)
+        finally:
+            for proxy in proxies:
+                proxy.stop()
+            for n in nodes:
+                n.stop()
+        med = {s: statistics.median(r["logs_per_s"] for r in runs) for s, runs in og.items()}
+        best = max(sweep, key=lambda s: med[s]) if sweep else 0
+        d = og[0]
+        row: dict[str, Any] = {
+            "shape": shape, "logs": load.logs, "blocks": sum(len(c.blocks) for c in load.chains), "mine_s": mine_s,
+            "default_logs_per_s": med[0], "best_span": best, "best_logs_per_s": med[best],
+            "default_vs_best": med[0] / med[best],
+            "peak_rss_mib": statistics.median(r["peak_rss_mib"] for r in d),
+            "max_peak_rss_mib_swept": max(r["peak_rss_mib"] for runs in og.values() for r in runs),
+            "get_logs": d[-1]["rpc_calls"].get("eth_getLogs", 0), "get_logs_min": d[-1]["get_logs_min"],
+            "cpu_us_per_log": statistics.median(r["cpu_us_per_log"] for r in d),
+            "swept": {str(s): med[s] for s in sweep},
+            "runs": {str(s): runs for s, runs in og.items()},
+        }
+        if naive:
+            row["naive_cpu_us_per_log"] = statistics.median(r["cpu_us_per_log"] for r in naive)
+            row["cpu_vs_naive"] = row["cpu_us_per_log"] / row["naive_cpu_us_per_log"]
+            row["naive_logs_per_s"] = statistics.median(r["logs_per_s"] for r in naive)
+        if profile is not None:
+            row["provider_bound_logs_per_s"] = _provider_bound(load, profile)
+            row["vs_provider_bound"] = med[0] / row["provider_bound_logs_per_s"]
+            row["proxy"] = [p.counts() for p in proxies]
+        rows.append(row)
+        print(shapes_table(args, rows[-1:], profile), file=sys.stderr)  # each shape as it is done
+        if args.json:
+            args.json.write_text(json.dumps({"config": {k: str(v) for k, v in vars(args).items()},
+                                             "shapes": rows}, indent=2))
+    print(shapes_table(args, rows, profile))
+
+
+def shapes_table(args: argparse.Namespace, rows: list[dict[str, Any]], profile: Profile | None) -> str:
+    lines = [
+        f"og-indexer at default settings (max_block_range as configured, concurrency {DEFAULT_CONCURRENCY}) vs "
+        f"a max_block_range sweep ({args.sweep}); median of {args.runs} run(s); "
+        + (f"provider profile: {profile.describe()}" if profile else "direct to anvil"),
+        "",
+        f"{'shape':<14}{'logs':>9}{'blocks':>9}{'default logs/s':>16}{'best span':>11}{'best logs/s':>13}"
+        f"{'default/best':>14}{'peak RSS MiB':>14}{'getLogs (min)':>15}{'CPU us/log':>12}"
+        + (f"{'vs naive':>10}" if profile is None else f"{'bound logs/s':>14}{'vs bound':>10}"),
+    ]
+    for r in rows:
+        tail = (f"{r.get('cpu_vs_naive', 0):>9.2f}x" if profile is None
+                else f"{r['provider_bound_logs_per_s']:>14,.0f}{r['vs_provider_bound']:>9.0%} ")
+        lines.append(
+            f"{r['shape']:<14}{r['logs']:>9,}{r['blocks']:>9,}{r['default_logs_per_s']:>16,.0f}{r['best_span']:>11}"
+            f"{r['best_logs_per_s']:>13,.0f}{r['default_vs_best']:>13.0%} {r['peak_rss_mib']:>13.0f}"
+            f"{str(r['get_logs']) + ' (' + str(r['get_logs_min']) + ')':>15}{r['cpu_us_per_log']:>12.0f}" + tail
+        )
+    lines += ["", "swept logs/s by max_block_range:"]
+    for r in rows:
+        lines.append(f"  {r['shape']:<14}" + "  ".join(f"{s}: {v:,.0f}" for s, v in r["swept"].items())
+                     + f"   (highest peak RSS over the sweep {r['max_peak_rss_mib_swept']:.0f} MiB)")
+    lines += [
+        "",
+        "targets: default >= 90 % of the best swept span; peak RSS <= 250 MiB; >= 85 % of the provider-bound rate;",
+        "CPU per log (indexer, Postgres and anvil) <= 1.2x naive on the real mix; ground truth equal on every run.",
+        "The machine is shared: absolute figures are noisy, compare within one run of this script.",
+    ]
+    return "\n".join(lines)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--logs", type=int, default=200_000, help="logs to generate (default 200000)")
@@ -271,9 +438,21 @@ def main() -> None:
     p.add_argument("--dsn", default=DEFAULT_DSN, help=f"Postgres server for scratch databases (default {DEFAULT_DSN})")
     p.add_argument("--timeout", type=float, default=900, help="seconds allowed per pipeline run (default 900)")
     p.add_argument("--json", type=Path, help="also write the results here")
+    p.add_argument("--shapes", help="comma-separated load shapes (real, dense-payload, sparse): og-indexer at its "
+                   "default settings against a span sweep, instead of the table above")
+    p.add_argument("--sweep", default="25,50,100,200,500,2000",
+                   help="max_block_range values swept with --shapes (default 25,50,100,200,500,2000)")
+    p.add_argument("--provider", action="store_true",
+                   help="with --shapes: every call through a loopback proxy with a hosted provider's latency, caps "
+                   "and rate limit (bench_provider.Profile)")
+    p.add_argument("--sparse-blocks", type=int, default=4000,
+                   help="blocks per chain of the sparse shape (default 4000: anvil_mine slows down as the chain grows)")
     args = p.parse_args()
     if args.logs < 1000 or args.runs < 1:
         p.error("--logs must be >= 1000 and --runs >= 1")
+    if args.shapes:
+        shapes_main(args)
+        return
 
     load, nodes, prep = prepare(args)
     og_runs: list[dict[str, Any]] = []

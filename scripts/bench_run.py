@@ -1,6 +1,6 @@
 """One measured pipeline run of the backfill benchmark, in its own process (so its peak RSS is its own).
 
-Usage: bench_run.py og|naive --dsn URL --og-url URL --base-url URL --span N [--concurrency K]
+Usage: bench_run.py og|naive --dsn URL --og-url URL --base-url URL --span N|0 [--concurrency K]
 Backfills both chains (OpenGradient, then Base) from block 0 to their heads into the given, already
 created database and prints one JSON object: logs, rows, blocks, wall_s, stage seconds, RPC calls by
 method, peak RSS (MiB) and the CPU seconds of this process and of its Postgres backends.
@@ -38,7 +38,8 @@ def _chains(args: argparse.Namespace) -> list[ChainConfig]:
     from indexer.config import load_config
 
     cfg = load_config(None, {"OG_RPC_URL": args.og_url, "BASE_RPC_URL": args.base_url})
-    return [replace(cfg.chain(name), max_block_range=args.span) for name in ("opengradient", "base")]
+    chains = [cfg.chain(name) for name in ("opengradient", "base")]
+    return [replace(c, max_block_range=args.span) if args.span else c for c in chains]  # 0: the defaults
 
 
 class RssSampler(threading.Thread):
@@ -120,7 +121,7 @@ async def run_og(args: argparse.Namespace) -> dict[str, Any]:
                 out["logs"] += r.logs
                 out["rows"] += r.rows
                 out["blocks"] += r.blocks
-                out["get_logs_min"] += -(-(head + 1) // args.span)
+                out["get_logs_min"] += -(-(head + 1) // chain.max_block_range)
                 out["stages_s"]["fetch"] += r.stages.fetch_s
                 out["stages_s"]["decode"] += r.stages.decode_s
                 out["stages_s"]["write"] += r.stages.write_s
@@ -152,7 +153,7 @@ async def run_naive(args: argparse.Namespace) -> dict[str, Any]:
             url = chain.rpc_urls[0]
             async with RpcClient([url]) as rpc:
                 head = await rpc.block_number()
-            st = await naive_pipeline(conn, chain, url, 0, head, args.span)
+            st = await naive_pipeline(conn, chain, url, 0, head, chain.max_block_range)
             out["logs"] += st.logs
             out["blocks"] += head + 1
             out["rpc_calls"]["eth_getLogs"] += st.rpc_calls.get("eth_getLogs", 0)
@@ -173,7 +174,7 @@ def main() -> None:
     p.add_argument("--dsn", required=True)
     p.add_argument("--og-url", required=True)
     p.add_argument("--base-url", required=True)
-    p.add_argument("--span", type=int, required=True)
+    p.add_argument("--span", type=int, required=True, help="max_block_range of both chains; 0: their defaults")
     p.add_argument("--concurrency", type=int, default=4)
     args = p.parse_args()
     sampler = RssSampler()

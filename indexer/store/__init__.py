@@ -1,6 +1,6 @@
 """Postgres: migrations, exactly-once range writes (rows + checkpoint in one transaction), reads.
 
-One module per job (base, migrate, writes, ranges, counts, raw, rollback, chain_state); this package
+One module per job (base, migrate, writes, ranges, counts, raw, rollback, chain_state, starts); this package
 is their one public face, so callers write `store.commit_range`, `store.migrate`, ... ."""
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from .rollback import (
     stored_hashes,
     tip,
 )
+from .starts import contract_starts, save_contract_start
 from .writes import TEES_REFRESH, refresh_tees, write_rows
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "check_seams",
     "clear_stopped",
     "commit_range",
+    "contract_starts",
     "delete_decoded",
     "gaps",
     "hash_at",
@@ -55,6 +57,7 @@ __all__ = [
     "refresh_tees",
     "rollback",
     "save_chain_state",
+    "save_contract_start",
     "stopped_reason",
     "stored_hashes",
     "table_counts",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from indexer.rpc import RangeTooLarge, RetryableError, RpcError, classify_error, parse_log
+from indexer.span import SpanControl
 from indexer.store import Range, gaps
-from indexer.sync import SpanControl
 
 
 @pytest.mark.parametrize(

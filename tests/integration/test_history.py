@@ -1,0 +1,150 @@
+"""Where history begins: contracts placed at known blocks on anvil are found by bisecting eth_getCode,
+stored once, and backfill starts there; a node without historical state falls back to the
+configured start and says why."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from typing import Any
+
+import asyncpg
+import pytest
+from click.testing import CliRunner
+from test_span_density import _send, _transfers
+
+from indexer import history, store
+from indexer.cli import main
+from indexer.config import BASE, load_config
+from indexer.devnet.anvil import AnvilNode, anvil_args, find_anvil, free_port, start_anvil, stop_pid, wait_ready
+from indexer.devnet.anvil_client import AnvilClient as DevRpc
+from indexer.devnet.emitter import runtime_code
+from indexer.rpc import RpcClient
+
+TOKEN = BASE.addresses_with_role("token")[0].lower()
+WATCHED = sorted({a.lower() for a in BASE.watched_addresses})
+
+
+def _set_code(rpc: DevRpc, address: str) -> int:
+    """Emitter code at address from the current head on; returns that block."""
+    rpc.call("anvil_setCode", [address, "0x" + runtime_code().hex()])
+    return int(rpc.call("eth_blockNumber"), 16)
+
+
+def _cli(args: list[str], dsn: str, url: str) -> str:
+    result = CliRunner().invoke(main, args, env={"DATABASE_URL": dsn, "BASE_RPC_URL": url}, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+async def _resolve(dsn: str, url: str) -> tuple[history.HistoryStart, int]:
+    chain = load_config(None, {"BASE_RPC_URL": url}).chain("base")
+    conn = await asyncpg.connect(dsn)
+    try:
+        await store.migrate(conn)
+        async with RpcClient([url], chain_name="base") as rpc:
+            start = await history.resolve(rpc, conn, chain, await rpc.block_number())
+            return start, rpc.stats.calls["eth_getCode"]
+    finally:
+        await conn.close()
+
+
+async def _fetch(dsn: str, sql: str) -> list[Any]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return [tuple(r) for r in await conn.fetch(sql)]
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+def node() -> Iterator[AnvilNode]:
+    n = start_anvil(BASE.chain_id)
+    try:
+        yield n
+    finally:
+        n.stop()
+
+
+def test_contracts_placed_late_are_found_by_bisection_and_backfill_starts_there(
+    fresh_dsn: str, node: AnvilNode
+) -> None:
+    # anvil 1.7's anvil_mine slows down as the chain grows (about 15 ms per block at 3,000), so the
+    # empty stretch is 1,200 blocks rather than the 100k of a real chain; the bisection is the same.
+    with DevRpc(node.url) as rpc:
+        rpc.call("anvil_mine", [hex(1000)])
+    before, calls = asyncio.run(_resolve(fresh_dsn, node.url))
+    assert [s.method for s in before.contracts] == [history.NO_CODE] * len(WATCHED)  # nothing deployed yet
+    assert before.block == 0 and "no code at block 1000" in before.reason
+    with DevRpc(node.url) as rpc:
+        rpc.call("anvil_mine", [hex(200)])
+        token_at = _set_code(rpc, TOKEN)  # the token first, at block 1200
+        rpc.call("anvil_mine", [hex(150)])
+        others_at = {a: _set_code(rpc, a) for a in WATCHED if a != TOKEN}  # the proxies at 1350
+        for k in range(3):
+            _send(rpc, _transfers(2, k), k)
+            rpc.call("evm_mine", [])
+        head = int(rpc.call("eth_blockNumber"), 16)
+    assert (token_at, set(others_at.values())) == (1200, {1350})
+
+    found, calls = asyncio.run(_resolve(fresh_dsn, node.url))
+    firsts = {s.address: s.first_block for s in found.contracts}
+    assert firsts == {TOKEN: 1200, **others_at}
+    assert found.block == 1200 and TOKEN in found.reason and "bisection" in found.reason
+    # a re-search starts above the block where no code was seen: log2 of 353 blocks per address
+    assert calls <= len(WATCHED) * (1 + math.ceil(math.log2(head - 1000 + 1)))
+    again, calls_again = asyncio.run(_resolve(fresh_dsn, node.url))
+    assert calls_again == 0  # found once, stored, never searched again
+    assert (again.block, again.reason) == (found.block, found.reason)
+    assert {s.address: s.first_block for s in again.contracts} == firsts
+
+    out = _cli(["backfill", "--chain", "base", "--from", "0", "--no-progress"], fresh_dsn, node.url)
+    assert "history begins at block 1200" in out and "6 logs" in out
+    ranges = asyncio.run(_fetch(fresh_dsn, "select from_block, to_block from og.indexed_ranges order by 1"))
+    assert ranges[0][0] == 1200 and ranges[-1][1] == head
+    assert asyncio.run(_fetch(fresh_dsn, "select count(*) from og.raw_logs")) == [(6,)]
+    status = _cli(["status", "--offline"], fresh_dsn, node.url)
+    assert "history begins" in status and "block 1200" in status
+
+
+@pytest.fixture
+def pruned_node() -> Iterator[str]:
+    """An anvil that keeps the state of its last 64 blocks only, as a non-archive provider does."""
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="ogtest-anvil-") as home:
+        args = [*anvil_args(find_anvil(), BASE.chain_id, port, 1_767_225_600), "--prune-history", "64"]
+        env = {**os.environ, "HOME": home}
+        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, env=env)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_ready(url, BASE.chain_id, 20, proc)
+            yield url
+        finally:
+            stop_pid(proc.pid, port)
+            proc.wait(10)
+
+
+def test_a_provider_without_historical_state_falls_back_to_the_configured_start(
+    fresh_dsn: str, pruned_node: str
+) -> None:
+    with DevRpc(pruned_node) as rpc:
+        rpc.call("anvil_mine", [hex(300)])
+        for a in WATCHED:
+            _set_code(rpc, a)
+        rpc.call("anvil_mine", [hex(200)])
+        _send(rpc, _transfers(3, 0), 0)
+        rpc.call("evm_mine", [])
+    start, _ = asyncio.run(_resolve(fresh_dsn, pruned_node))
+    assert {s.method for s in start.contracts} == {history.NO_HISTORY}
+    assert start.block == 0 and "no historical state" in start.reason
+    stored = asyncio.run(_fetch(fresh_dsn, "select method, first_block from og.contract_starts"))
+    assert stored == [("no_history", None)] * len(WATCHED)
+    out = _cli(["backfill", "--chain", "base", "--from", "0", "--no-progress"], fresh_dsn, pruned_node)
+    assert "history begins" not in out and "3 logs" in out
+    ranges = asyncio.run(_fetch(fresh_dsn, "select min(from_block) from og.indexed_ranges"))
+    assert ranges == [(0,)]
+
