@@ -1,0 +1,109 @@
+"""Roles and the handler registry: every role handled or context only, and what a handler reads
+derives the fetcher's transaction predicate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from eth_abi.abi import encode
+
+from indexer.abi import event_map
+from indexer.chain import Block, Log, Tx
+from indexer.config import ChainConfig, ConfigError, Contract, load_config
+from indexer.roles import CONTEXT_ONLY, Role
+from indexer.rows import HANDLERS, handles, tx_reader
+
+BLOCK = Block(7, "0x" + "77" * 32, "0x" + "76" * 32, 1_780_000_000)
+SENDER = "0x" + "aa" * 20
+PAYER = "0x" + "bb" * 20
+
+
+def _contract(chain: ChainConfig, role: Role) -> Contract:
+    return next(c for c in chain.contracts if c.role == role)
+
+
+def _log(chain: ChainConfig, role: Role, event: str, args: list[Any], tx: str, index: int) -> Log:
+    """A log of `event` emitted by the first address of the role's contract, args in ABI order."""
+    contract = _contract(chain, role)
+    ev = next(e for e in event_map(contract.abi_files).values() if e.name == event)
+    topics = [ev.topic0]
+    topics += ["0x" + encode([p.type], [v]).hex() for p, v in zip(ev.params, args, strict=True) if p.indexed]
+    unindexed = [(p.type, v) for p, v in zip(ev.params, args, strict=True) if not p.indexed]
+    data = encode([t for t, _ in unindexed], [v for _, v in unindexed])
+    return Log(BLOCK.number, BLOCK.hash, tx, 0, index, contract.addresses[0], tuple(topics), data)
+
+
+def _tx(h: str, to: str, data: bytes) -> Tx:
+    return Tx(h, BLOCK.number, BLOCK.hash, 0, SENDER, to, data)
+
+
+def test_every_role_has_a_handler_or_is_watched_for_context_only() -> None:
+    assert set(HANDLERS) | CONTEXT_ONLY == set(Role)
+    assert not set(HANDLERS) & CONTEXT_ONLY
+    assert {Role.PERMIT2} == CONTEXT_ONLY
+
+
+def test_a_role_cannot_be_registered_twice_nor_a_context_role_at_all() -> None:
+    def handler(*_: Any) -> None:
+        pass
+
+    before = dict(HANDLERS)
+    for role in (Role.TOKEN, Role.PERMIT2):
+        with pytest.raises(TypeError, match=f"role {role} already has a handler or is context only"):
+            handles(role)(handler)
+    assert before == HANDLERS
+
+
+def test_roles_keep_their_config_strings(tmp_path: Path) -> None:
+    f = tmp_path / "c.toml"
+    f.write_text(
+        "[chains.base.contracts.second_token]\nrole = 'token'\n"
+        "addresses = ['0x1111111111111111111111111111111111111111']\nabi_files = ['OPG_ERC20_Base.json']\n"
+    )
+    c = _contract(load_config(f, {}).chain("base"), Role.TOKEN)
+    assert c.role is Role.TOKEN and str(c.role) == "token" and f"{c.role}.Transfer" == "token.Transfer"
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ("[chains.base.contracts.opg_token]\nrole = 'legacy_tee_settlement'", "opg_token.role must be one of"),
+        ("[chains.base.contracts.permit2]\nwatch = true", "role permit2 is context only"),
+        (
+            "[chains.base.contracts.p2]\nrole = 'permit2'\nabi_files = ['Permit2.json']\n"
+            "addresses = ['0x1111111111111111111111111111111111111111']",
+            "contracts.p2: role permit2 is context only (no handler maps its logs to rows): set watch = false",
+        ),
+    ],
+)
+def test_config_refuses_a_role_without_a_handler(tmp_path: Path, toml: str, message: str) -> None:
+    f = tmp_path / "bad.toml"
+    f.write_text(toml)
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        load_config(f, {})
+
+
+def test_the_transaction_predicate_follows_the_role_not_the_address(tmp_path: Path) -> None:
+    """The same relay ABI at a new address reads every transaction as a settlement relay, and none
+    as an x402 proxy (whose events read nothing)."""
+    address = "0x1111111111111111111111111111111111111111"
+    f = tmp_path / "c.toml"
+    for role, expected in (("settlement_relay", True), ("x402_exact", False)):
+        f.write_text(
+            f"[chains.opengradient.contracts.extra]\nrole = '{role}'\naddresses = ['{address}']\n"
+            "abi_files = ['InferenceSettlementRelay.json']\n"
+        )
+        chain = load_config(f, {}).chain("opengradient")
+        ev = next(e for e in event_map(("InferenceSettlementRelay.json",)).values() if e.name == "BatchSettlement")
+        log = Log(1, "0x" + "11" * 32, "0x" + "22" * 32, 0, 0, address, (ev.topic0, "0x" + "55" * 32), b"")
+        assert tx_reader(chain)(log) is expected
+
+
+def test_handlers_are_registered_with_what_they_read() -> None:
+    assert set(HANDLERS[Role.TOKEN].reads_tx) == {"Transfer"}
+    assert HANDLERS[Role.TOKEN].reads_calldata_of == {Role.X402_UPTO, Role.X402_EXACT}
+    assert set(HANDLERS[Role.TEE_REGISTRY].reads_tx) == {"TEERegistered"}
+    assert not HANDLERS[Role.X402_UPTO].reads_tx
+    assert HANDLERS[Role.INFERENCE_HUB].handler is HANDLERS[Role.WORKFLOW].handler
