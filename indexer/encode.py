@@ -30,7 +30,7 @@ import msgspec
 
 from .chain import Block, Log, Tx
 from .config import ChainConfig
-from .rows import Rows, build_rows
+from .rows import Rows, UndecodedCall, build_rows
 from .tables import ROW_TYPES, BlockRow, Row, table_columns
 
 # A range's logs and transactions cross to the decode process as one MessagePack payload (the
@@ -55,6 +55,7 @@ class EncodedRows:
     block_hashes: list[tuple[int, str]] = field(default_factory=list)  # of the blocks rows
     tees_touched: set[tuple[str, str]] = field(default_factory=set)
     undecoded: int = 0
+    undecoded_calls: list[UndecodedCall] = field(default_factory=list)  # rows.Rows.undecoded_calls
 
     def count(self) -> int:
         return sum(t.n_rows for t in self.tables)
@@ -99,7 +100,9 @@ def decode_range(
 
 def encode_rows(rows: Rows) -> EncodedRows:
     """Each table's rows as one COPY binary payload."""
-    out = EncodedRows(tees_touched=set(rows.tees_touched), undecoded=rows.undecoded)
+    out = EncodedRows(
+        tees_touched=set(rows.tees_touched), undecoded=rows.undecoded, undecoded_calls=list(rows.undecoded_calls)
+    )
     for rt in ROW_TYPES:
         batch = rows.by_table.get(rt.TABLE)
         if batch:

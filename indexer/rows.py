@@ -32,6 +32,15 @@ from .tables import (
 )
 
 
+@dataclass(frozen=True)
+class UndecodedCall:
+    """A transaction whose input a handler read and could not decode (its log's row is still written)."""
+
+    tx_hash: str
+    role: Role
+    error: str
+
+
 @dataclass
 class Rows:
     """Everything one block range writes, grouped by table, plus the TEEs whose state changed."""
@@ -39,6 +48,8 @@ class Rows:
     by_table: dict[str, list[Row]] = field(default_factory=lambda: defaultdict(list))
     tees_touched: set[tuple[str, str]] = field(default_factory=set)  # (registry, tee_id)
     undecoded: int = 0
+    # Calldata a row wanted to read but that did not decode; the row keeps those columns NULL.
+    undecoded_calls: list[UndecodedCall] = field(default_factory=list)
 
     def add(self, row: Row) -> None:
         self.by_table[row.TABLE].append(row)
@@ -257,17 +268,18 @@ def _map(ctx: _Context, out: Rows, log: Log, contract: Contract, d: Decoded) -> 
 
 
 def _call(out: Rows, tx: Tx, contract: Contract) -> DecodedCall | None:
-    """The transaction's call decoded with the contract's ABIs, or None."""
+    """The transaction's call decoded with the contract's ABIs; a failure is recorded, not raised."""
     try:
         return decode_call(tx.input, function_map(contract.abi_files))
-    except DecodeError:
+    except DecodeError as e:
+        out.undecoded_calls.append(UndecodedCall(tx.hash, contract.role, str(e)))
         return None
 
 
 @handles(Role.TEE_REGISTRY, reads_tx={"TEERegistered": always}, reads_calldata_of={Role.TEE_REGISTRY})
 def _tee_registry(ctx: _Context, out: Rows, log: Log, contract: Contract, d: Decoded) -> None:
     """paymentAddress and endpoint come from a registerTEEWithAttestation call's calldata; through
-    another entry point they stay unknown."""
+    another entry point they stay unknown (and calldata that does not decode is recorded)."""
     a = dict(d.args)
     if d.event.name == "TEERegistered":
         tx = ctx.tx(log.tx_hash)
@@ -473,7 +485,8 @@ def _settle_context(
     ctx: _Context, out: Rows, log: Log
 ) -> tuple[Contract | None, str | None, Mapping[str, Any]]:
     """The x402 proxy that settled in this transaction (contract and address, if any) and its
-    decoded settle call (empty when the transaction did not call the proxy directly)."""
+    decoded settle call (empty when the transaction did not call the proxy directly, or when its
+    calldata does not decode: recorded in out.undecoded_calls)."""
     for other, c, pd in ctx.logs_by_tx.get(log.tx_hash, ()):
         if c.role in _X402_ROLES and pd is not None and pd.event.name in SETTLED_EVENTS:
             tx = ctx.tx(log.tx_hash)

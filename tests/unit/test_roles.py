@@ -1,5 +1,6 @@
-"""Roles and the handler registry: every role handled or context only, and what a handler reads
-derives the fetcher's transaction predicate."""
+"""Roles and the handler registry: every role handled or context only, what a handler reads derives
+the fetcher's transaction predicate and the kept calldata, and calldata that does not decode is
+recorded, not swallowed."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ from typing import Any
 import pytest
 from eth_abi.abi import encode
 
-from indexer.abi import event_map
+from indexer.abi import event_map, function_map
 from indexer.chain import Block, Log, Tx
-from indexer.config import ChainConfig, ConfigError, Contract, load_config
+from indexer.config import BASE, OPENGRADIENT, ChainConfig, ConfigError, Contract, load_config
+from indexer.encode import decode_range, pack_fetched
 from indexer.roles import CONTEXT_ONLY, Role
-from indexer.rows import HANDLERS, handles, tx_reader
+from indexer.rows import HANDLERS, Rows, UndecodedCall, build_rows, handles, tx_reader
+from indexer.tables import PaymentRow, TeeEventRow, TransactionRow
 
 BLOCK = Block(7, "0x" + "77" * 32, "0x" + "76" * 32, 1_780_000_000)
 SENDER = "0x" + "aa" * 20
@@ -99,6 +102,69 @@ def test_the_transaction_predicate_follows_the_role_not_the_address(tmp_path: Pa
         ev = next(e for e in event_map(("InferenceSettlementRelay.json",)).values() if e.name == "BatchSettlement")
         log = Log(1, "0x" + "11" * 32, "0x" + "22" * 32, 0, 0, address, (ev.topic0, "0x" + "55" * 32), b"")
         assert tx_reader(chain)(log) is expected
+
+
+def _payment_logs(with_proxy: bool, calldata: bytes) -> tuple[list[Log], dict[str, Tx]]:
+    h = "0x" + ("c1" if with_proxy else "c2") * 32
+    logs = [_log(BASE, Role.TOKEN, "Transfer", [PAYER, BASE.pay_to[0], 10**18], h, 0)]
+    proxy = _contract(BASE, Role.X402_UPTO).addresses[0]
+    if with_proxy:
+        logs.append(_log(BASE, Role.X402_UPTO, "Settled", [], h, 1))
+    return logs, {h: _tx(h, proxy, calldata)}
+
+
+def _payment(with_proxy: bool, calldata: bytes) -> tuple[Rows, str]:
+    logs, txs = _payment_logs(with_proxy, calldata)
+    return build_rows(BASE, logs, {7: BLOCK}, txs), logs[0].tx_hash
+
+
+def test_settle_calldata_that_does_not_decode_is_recorded_and_the_input_kept() -> None:
+    rows, h = _payment(True, bytes.fromhex("deadbeef") + b"\x00" * 32)
+    (payment,) = rows.by_table[PaymentRow.TABLE]
+    assert isinstance(payment, PaymentRow)
+    assert (payment.is_x402, payment.scheme) == (True, "upto")
+    assert (payment.settle_owner, payment.settle_amount_raw, payment.session_cap_raw) == (None, None, None)
+    assert rows.undecoded_calls == [UndecodedCall(h, Role.X402_UPTO, "unknown selector 0xdeadbeef")]
+    (tx,) = rows.by_table[TransactionRow.TABLE]
+    assert isinstance(tx, TransactionRow) and tx.input == bytes.fromhex("deadbeef") + b"\x00" * 32
+    # The record reaches what the sync gets back from a decode worker.
+    logs, txs = _payment_logs(True, bytes.fromhex("deadbeef") + b"\x00" * 32)
+    encoded = decode_range(BASE, pack_fetched(logs, txs), {7: BLOCK}, [])
+    assert encoded.undecoded_calls == rows.undecoded_calls
+
+
+def test_a_transfer_without_an_x402_proxy_keeps_no_input_and_reads_no_calldata() -> None:
+    rows, _ = _payment(False, bytes.fromhex("deadbeef"))
+    (tx,) = rows.by_table[TransactionRow.TABLE]
+    assert isinstance(tx, TransactionRow) and tx.input is None
+    assert rows.undecoded_calls == []
+
+
+def _registration(calldata: bytes) -> tuple[Rows, str]:
+    h = "0x" + "d1" * 32
+    log = _log(OPENGRADIENT, Role.TEE_REGISTRY, "TEERegistered", [b"\x33" * 32, PAYER, 1], h, 0)
+    registry = _contract(OPENGRADIENT, Role.TEE_REGISTRY).addresses[0]
+    return build_rows(OPENGRADIENT, [log], {7: BLOCK}, {h: _tx(h, registry, calldata)}), h
+
+
+def test_registration_calldata_that_does_not_decode_is_recorded() -> None:
+    rows, h = _registration(bytes.fromhex("0badc0de"))
+    (event,) = rows.by_table[TeeEventRow.TABLE]
+    assert isinstance(event, TeeEventRow) and "paymentAddress" not in event.args
+    assert rows.undecoded_calls == [UndecodedCall(h, Role.TEE_REGISTRY, "unknown selector 0x0badc0de")]
+
+
+def test_a_registration_with_attestation_gives_its_payment_address() -> None:
+    fn = next(f for f in function_map(_contract(OPENGRADIENT, Role.TEE_REGISTRY).abi_files).values()
+              if f.name == "registerTEEWithAttestation")
+    payment = "0x" + "cc" * 20
+    calldata = bytes.fromhex(fn.selector[2:]) + encode(
+        [p.type for p in fn.params], [b"doc", b"key", b"tls", payment, "https://tee.example", 1]
+    )
+    rows, _ = _registration(calldata)
+    (event,) = rows.by_table[TeeEventRow.TABLE]
+    assert isinstance(event, TeeEventRow) and f'"paymentAddress":"{payment}"' in event.args
+    assert rows.undecoded_calls == []
 
 
 def test_handlers_are_registered_with_what_they_read() -> None:
