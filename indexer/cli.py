@@ -19,6 +19,7 @@ import click
 from . import db, decodepool, funding, history, store, sync
 from .config import ChainConfig, Config, ConfigError, load_config, redact_dsn, redact_url
 from .errors import OgIndexerError
+from .roles import Role
 from .rpc import RpcClient
 
 T = TypeVar("T")
@@ -651,7 +652,7 @@ def _echo_walrus_counts(counts: dict[str, dict[str, int]]) -> None:
         click.echo(f"  {table:<18} " + (", ".join(f"{k} {v}" for k, v in by_status.items()) or "none"))
 async def _refresh_funding(pool: asyncpg.Pool, rpc: RpcClient, cfg: ChainConfig) -> funding.FundingResult | None:
     """The funding trace's labels and eth_getCode cache, on a chain that carries the token."""
-    if not cfg.addresses_with_role("token"):
+    if not cfg.addresses_with_role(Role.TOKEN):
         return None
     async with pool.acquire() as conn:
         return await funding.refresh(conn, rpc, cfg)

@@ -13,28 +13,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 from .errors import OgIndexerError
 from .resources import data_dir
+from .roles import CONTEXT_ONLY, Role
 
 # The Walrus aggregator OpenGradient's own tools read (mainnet).
 WALRUS_AGGREGATOR = "https://aggregator.suicore.com"
 
 ABI_DIR = data_dir("abis")
-
-# What a watched contract is, for the stage that turns decoded events into table rows.
-ROLES = frozenset(
-    {
-        "tee_registry",
-        "settlement_relay",
-        "legacy_relay",
-        "legacy_tee_settlement",
-        "inference_precompile",
-        "inference_hub",
-        "workflow",
-        "token",
-        "x402_upto",
-        "x402_exact",
-        "permit2",
-    }
-)
 
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 
@@ -48,7 +32,7 @@ class Contract:
     """One logical contract: possibly several deployments sharing an ABI and a role."""
 
     name: str
-    role: str
+    role: Role
     addresses: tuple[str, ...]
     abi_files: tuple[str, ...]
     start_block: int = 0
@@ -85,7 +69,7 @@ class ChainConfig:
                 return c
         return None
 
-    def addresses_with_role(self, role: str) -> tuple[str, ...]:
+    def addresses_with_role(self, role: Role) -> tuple[str, ...]:
         return tuple(a for c in self.contracts if c.role == role for a in c.addresses)
 
 
@@ -107,7 +91,7 @@ class Config:
 
 def _c(
     name: str,
-    role: str,
+    role: Role,
     addresses: list[str],
     abi_files: list[str],
     *,
@@ -130,36 +114,36 @@ OPENGRADIENT = ChainConfig(
     chain_id=10740,
     rpc_urls=("https://ogevmdevnet.opengradient.ai",),
     contracts=(
-        _c("tee_registry_v3", "tee_registry", ["0x703cB174AEadB35D611858369B4b1111dC9Abda6"], REGISTRY_ABIS),
-        _c("tee_registry_v2", "tee_registry", ["0x4e72238852f3c918f4E4e57AeC9280dDB0c80248"], REGISTRY_ABIS),
-        _c("tee_registry_v1", "tee_registry", ["0x3d641a2791533b4a0000345ea8d509d01e1ec301"], REGISTRY_ABIS),
+        _c("tee_registry_v3", Role.TEE_REGISTRY, ["0x703cB174AEadB35D611858369B4b1111dC9Abda6"], REGISTRY_ABIS),
+        _c("tee_registry_v2", Role.TEE_REGISTRY, ["0x4e72238852f3c918f4E4e57AeC9280dDB0c80248"], REGISTRY_ABIS),
+        _c("tee_registry_v1", Role.TEE_REGISTRY, ["0x3d641a2791533b4a0000345ea8d509d01e1ec301"], REGISTRY_ABIS),
         _c(
             "settlement_relay",
-            "settlement_relay",
+            Role.SETTLEMENT_RELAY,
             ["0xf1dc0d5Dcf2A01924faC78185B9227CF3EC839A5", "0xAa3bB22c5Ef24fe3837134A25A4D801308E2516d"],
             ["InferenceSettlementRelay.json"],
         ),
         _c(
             "settlement_relay_legacy",
-            "legacy_relay",
+            Role.LEGACY_RELAY,
             ["0xDa8B168054F7eaaa71C2016829f0ED1161F947Ef", "0x9Ce828377ed2F94093eB9D6d606Fa8f47fA89A3d"],
             ["SettlementRelay_legacy_v1.json"],
         ),
         _c(
             "inference_precompile",
-            "inference_precompile",
+            Role.INFERENCE_PRECOMPILE,
             ["0x00000000000000000000000000000000000000F4"],
             ["InferencePrecompile_0xF4.json"],
         ),
         _c(
             "inference_hub",
-            "inference_hub",
+            Role.INFERENCE_HUB,
             ["0x8383C9bD7462F12Eb996DD02F78234C0421A6FaE"],
             ["InferenceHub.json"],
         ),
         _c(
             "workflows",
-            "workflow",
+            Role.WORKFLOW,
             [
                 "0xD5629A5b95dde11e4B5772B5Ad8a13B933e33845",
                 "0xb4146E095c2CD2a7aA497EdfB513F1cB868Dcc3D",
@@ -183,26 +167,26 @@ BASE = ChainConfig(
     contracts=(
         _c(
             "opg_token",
-            "token",
+            Role.TOKEN,
             ["0xFbC2051AE2265686a469421b2C5A2D5462FbF5eB"],
             ["OPG_ERC20_Base.json", "EIP3009_extension.json"],
         ),
         _c(
             "x402_upto_proxy",
-            "x402_upto",
+            Role.X402_UPTO,
             ["0x4020A4f3b7b90ccA423B9fabCc0CE57C6C240002"],
             ["x402UptoPermit2Proxy.json"],
         ),
         _c(
             "x402_exact_proxy",
-            "x402_exact",
+            Role.X402_EXACT,
             ["0x402085c248EeA27D92E8b30b2C58ed07f9E20001"],
             ["x402ExactPermit2Proxy.json"],
         ),
         # Permit2 emits nothing on witness transfers and is busy with every token on Base: not fetched.
         _c(
             "permit2",
-            "permit2",
+            Role.PERMIT2,
             ["0x000000000022D473030F116dDEE9F6B43aC78BA3"],
             ["Permit2.json"],
             watch=False,
@@ -284,6 +268,13 @@ _CHAIN_KEYS = {
 _CONTRACT_KEYS = {"addresses", "start_block", "end_block", "watch", "role", "abi_files"}
 
 
+def _role(key: str, value: Any) -> Role:
+    try:
+        return Role(value)
+    except ValueError:
+        raise ConfigError(f"{key}.role must be one of {', '.join(sorted(Role))}") from None
+
+
 def _apply_contracts(chain: ChainConfig, table: Mapping[str, Any]) -> tuple[Contract, ...]:
     known = {c.name: c for c in chain.contracts}
     for name, spec in table.items():
@@ -297,12 +288,10 @@ def _apply_contracts(chain: ChainConfig, table: Mapping[str, Any]) -> tuple[Cont
         if base is None:
             if "role" not in spec or "abi_files" not in spec or "addresses" not in spec:
                 raise ConfigError(f"{key}: a new contract needs role, abi_files and addresses")
-            base = Contract(name=name, role="", addresses=(), abi_files=())
+            base = Contract(name=name, role=_role(key, spec["role"]), addresses=(), abi_files=())
         c = base
         if "role" in spec:
-            if spec["role"] not in ROLES:
-                raise ConfigError(f"{key}.role must be one of {', '.join(sorted(ROLES))}")
-            c = replace(c, role=spec["role"])
+            c = replace(c, role=_role(key, spec["role"]))
         if "abi_files" in spec:
             files = spec["abi_files"]
             if not isinstance(files, list) or not files:
@@ -404,9 +393,10 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
         raise ConfigError(f"two chains share a chain id: {sorted(ids)}")
     for c in chains.values():
         for contract in c.contracts:
-            if contract.role not in ROLES:
+            if contract.watch and contract.role in CONTEXT_ONLY:
                 raise ConfigError(
-                    f"chains.{c.name}.contracts.{contract.name}: unknown role {contract.role!r}"
+                    f"chains.{c.name}.contracts.{contract.name}: role {contract.role} is context only "
+                    "(no handler maps its logs to rows): set watch = false"
                 )
     cfg = Config(chains=chains, database_url=database_url)
     return replace(cfg, walrus_urls=walrus_urls) if walrus_urls else cfg

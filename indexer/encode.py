@@ -78,7 +78,9 @@ def decode_range(
 
 def encode_rows(rows: Rows) -> EncodedRows:
     """Each table's rows as one COPY binary payload."""
-    out = EncodedRows(tees_touched=set(rows.tees_touched), undecoded=rows.undecoded)
+    out = EncodedRows(
+        tees_touched=set(rows.tees_touched), undecoded=rows.undecoded, undecoded_calls=list(rows.undecoded_calls)
+    )
     for rt in ROW_TYPES:
         batch = rows.by_table.get(rt.TABLE)
         if batch:

@@ -13,9 +13,11 @@ from typing import Any
 import orjson
 
 from .abi import EventSpec, event_map, function_map
+from .batch import UndecodedCall
 from .chain import Block, Log, Tx
 from .config import ChainConfig, Contract
-from .decode import Decoded, DecodeError, UnknownTopic, decode_call, decode_log, to_json
+from .decode import Decoded, DecodedCall, DecodeError, UnknownTopic, decode_call, decode_log, to_json
+from .roles import CONTEXT_ONLY, Role
 from .tables import (
     ApprovalRow,
     BlockRow,
@@ -38,6 +40,8 @@ class Rows:
     by_table: dict[str, list[Row]] = field(default_factory=lambda: defaultdict(list))
     tees_touched: set[tuple[str, str]] = field(default_factory=set)  # (registry, tee_id)
     undecoded: int = 0
+    # Calldata a row wanted to read but that did not decode; the row keeps those columns NULL.
+    undecoded_calls: list[UndecodedCall] = field(default_factory=list)
 
     def add(self, row: Row) -> None:
         self.by_table[row.TABLE].append(row)
@@ -93,6 +97,57 @@ class _Context:
         return self.txs.get(h)
 
 
+Handler = Callable[[_Context, Rows, Log, Contract, Decoded], None]
+# Given a chain, a test on a log's address and topics alone (before decoding).
+LogFilter = Callable[[ChainConfig], Callable[[Log], bool]]
+EVERY_EVENT = "*"  # a reads_tx key: every event the role's ABIs know
+
+
+def always(chain: ChainConfig) -> Callable[[Log], bool]:
+    return lambda log: True
+
+
+def to_pay_to(chain: ChainConfig) -> Callable[[Log], bool]:
+    """A Transfer to one of the chain's pay_to addresses (topic 2 is the indexed `to`)."""
+    pay_to = frozenset("0x" + "0" * 24 + a[2:] for a in chain.pay_to)
+    return lambda log: len(log.topics) > 2 and log.topics[2] in pay_to
+
+
+@dataclass(frozen=True)
+class Registration:
+    """A role's handler and what its rows read beyond the log itself.
+
+    reads_tx: event name (or EVERY_EVENT) -> which of those logs read their transaction (sender or
+    calldata); only those transactions are fetched, as Shovel and Ponder fetch transaction data
+    only for what uses it. reads_calldata_of: roles whose calls this handler decodes from the
+    transaction input; a transaction with a log of such a role keeps its input in og.transactions."""
+
+    handler: Handler
+    reads_tx: Mapping[str, LogFilter]
+    reads_calldata_of: frozenset[Role]
+
+
+HANDLERS: dict[Role, Registration] = {}
+
+
+def handles(
+    *roles: Role,
+    reads_tx: Mapping[str, LogFilter] | None = None,
+    reads_calldata_of: Iterable[Role] = (),
+) -> Callable[[Handler], Handler]:
+    """Register the decorated function as the handler of roles, with what its rows read."""
+
+    def register(fn: Handler) -> Handler:
+        for role in roles:
+            if role in HANDLERS or role in CONTEXT_ONLY:
+                raise TypeError(f"role {role} already has a handler or is context only")
+        registration = Registration(fn, dict(reads_tx or {}), frozenset(reads_calldata_of))
+        HANDLERS.update(dict.fromkeys(roles, registration))
+        return fn
+
+    return register
+
+
 def build_rows(
     chain: ChainConfig,
     logs: Iterable[Log],
@@ -136,15 +191,13 @@ def build_rows(
             continue
         _map(ctx, out, log, contract, d)
     seen_tx: set[str] = set()
-    for log, contract, _ in decoded:
+    for log, _, _ in decoded:
         if log.tx_hash in seen_tx:
             continue
         seen_tx.add(log.tx_hash)
         tx = txs.get(log.tx_hash)
         if tx is not None:
-            keep_input = contract.role in ("x402_upto", "x402_exact", "tee_registry") or any(
-                c.role in ("x402_upto", "x402_exact") for _, c, _ in by_tx[log.tx_hash]
-            )
+            keep_input = any(c.role in _CALLDATA_ROLES for _, c, _ in by_tx[log.tx_hash])
             out.add(
                 TransactionRow(
                     chain.chain_id,
@@ -201,23 +254,31 @@ def _prov(ctx: _Context, log: Log) -> tuple[int, int, str, datetime, str, int]:
 
 
 def _map(ctx: _Context, out: Rows, log: Log, contract: Contract, d: Decoded) -> None:
-    handler = _HANDLERS.get(contract.role)
-    if handler is not None:
-        handler(ctx, out, log, contract, d)
+    registration = HANDLERS.get(contract.role)
+    if registration is not None:  # None: a context-only role, which config never watches
+        registration.handler(ctx, out, log, contract, d)
 
 
+def _call(out: Rows, tx: Tx, contract: Contract) -> DecodedCall | None:
+    """The transaction's call decoded with the contract's ABIs; a failure is recorded, not raised."""
+    try:
+        return decode_call(tx.input, function_map(contract.abi_files))
+    except DecodeError as e:
+        out.undecoded_calls.append(UndecodedCall(tx.hash, contract.role, str(e)))
+        return None
+
+
+@handles(Role.TEE_REGISTRY, reads_tx={"TEERegistered": always}, reads_calldata_of={Role.TEE_REGISTRY})
 def _tee_registry(ctx: _Context, out: Rows, log: Log, contract: Contract, d: Decoded) -> None:
+    """paymentAddress and endpoint come from a registerTEEWithAttestation call's calldata; through
+    another entry point they stay unknown (and calldata that does not decode is recorded)."""
     a = dict(d.args)
     if d.event.name == "TEERegistered":
         tx = ctx.tx(log.tx_hash)
-        if tx is not None and tx.input:
-            try:
-                call = decode_call(tx.input, function_map(contract.abi_files))
-                if call.function.name == "registerTEEWithAttestation":
-                    a["paymentAddress"] = call.args["paymentAddress"]
-                    a["endpoint"] = call.args["endpoint"]
-            except DecodeError:
-                pass  # a registration through another entry point: payment address stays unknown
+        call = _call(out, tx, contract) if tx is not None and tx.input else None
+        if call is not None and call.function.name == "registerTEEWithAttestation":
+            a["paymentAddress"] = call.args["paymentAddress"]
+            a["endpoint"] = call.args["endpoint"]
     tee_id = a.get("teeId")
     out.add(
         TeeEventRow(
@@ -274,6 +335,8 @@ def _settlement(
     )
 
 
+# Settlements read their transaction's sender: tx_from, and the trusted-relayer check.
+@handles(Role.SETTLEMENT_RELAY, reads_tx={EVERY_EVENT: always})
 def _settlement_relay(ctx: _Context, out: Rows, log: Log, contract: Contract, d: Decoded) -> None:
     a = d.args
     if d.event.name == "BatchSettlement":
@@ -306,6 +369,7 @@ def _settlement_relay(ctx: _Context, out: Rows, log: Log, contract: Contract, d:
         )
 
 
+@handles(Role.LEGACY_RELAY, reads_tx={EVERY_EVENT: always})
 def _legacy_relay(ctx: _Context, out: Rows, log: Log, contract: Contract, d: Decoded) -> None:
     a = d.args
     name = d.event.name
@@ -345,6 +409,8 @@ def _payer(ctx: _Context, log: Log) -> str:
     return tx.sender if tx is not None else ""
 
 
+# An inference's payer is its transaction's sender.
+@handles(Role.INFERENCE_PRECOMPILE, reads_tx={EVERY_EVENT: always})
 def _precompile(ctx: _Context, out: Rows, log: Log, contract: Contract, d: Decoded) -> None:
     spec = _PRECOMPILE_EVENTS.get(d.event.name)
     if spec is None:
@@ -355,7 +421,7 @@ def _precompile(ctx: _Context, out: Rows, log: Log, contract: Contract, d: Decod
     callers = [
         pd.args.get("caller")
         for _, c, pd in ctx.logs_by_tx.get(log.tx_hash, ())
-        if c.role == "workflow" and pd is not None and pd.event.name == "InferenceResultEmitted"
+        if c.role == Role.WORKFLOW and pd is not None and pd.event.name == "InferenceResultEmitted"
     ]
     out.add(
         InferenceRow(
@@ -375,21 +441,22 @@ def _precompile(ctx: _Context, out: Rows, log: Log, contract: Contract, d: Decod
     )
 
 
+@handles(Role.INFERENCE_HUB, Role.WORKFLOW, reads_tx={EVERY_EVENT: always})
 def _echo(ctx: _Context, out: Rows, log: Log, contract: Contract, d: Decoded) -> None:
     """InferenceHub and workflow contracts echo the precompile's result in the same transaction: that
     inference is counted once, from the precompile event. A result with no precompile partner is kept
     with its model unknown (a workflow names its model only through its modelId() view)."""
-    if contract.role == "workflow" and d.event.name != "InferenceResultEmitted":
+    if contract.role == Role.WORKFLOW and d.event.name != "InferenceResultEmitted":
         return
     partners = ctx.logs_by_tx.get(log.tx_hash, ())
-    if any(c.role == "inference_precompile" and pd is not None for _, c, pd in partners):
+    if any(c.role == Role.INFERENCE_PRECOMPILE and pd is not None for _, c, pd in partners):
         return
-    payload = d.args.get("result") if contract.role == "workflow" else next(iter(d.args.values()), None)
+    payload = d.args.get("result") if contract.role == Role.WORKFLOW else next(iter(d.args.values()), None)
     out.add(
         InferenceRow(
             *_prov(ctx, log),
             contract=log.address,
-            source="workflow" if contract.role == "workflow" else "inference_hub",
+            source="workflow" if contract.role == Role.WORKFLOW else "inference_hub",
             event=d.event.name,
             inference_id=None,
             model=None,
@@ -403,21 +470,27 @@ def _echo(ctx: _Context, out: Rows, log: Log, contract: Contract, d: Decoded) ->
     )
 
 
-def _settle_context(ctx: _Context, log: Log) -> tuple[Contract | None, str | None, Mapping[str, Any]]:
+_X402_ROLES = frozenset({Role.X402_UPTO, Role.X402_EXACT})
+
+
+def _settle_context(
+    ctx: _Context, out: Rows, log: Log
+) -> tuple[Contract | None, str | None, Mapping[str, Any]]:
     """The x402 proxy that settled in this transaction (contract and address, if any) and its
-    decoded settle call (empty when the transaction did not call the proxy directly)."""
+    decoded settle call (empty when the transaction did not call the proxy directly, or when its
+    calldata does not decode: recorded in out.undecoded_calls)."""
     for other, c, pd in ctx.logs_by_tx.get(log.tx_hash, ()):
-        if c.role in ("x402_upto", "x402_exact") and pd is not None and pd.event.name in SETTLED_EVENTS:
+        if c.role in _X402_ROLES and pd is not None and pd.event.name in SETTLED_EVENTS:
             tx = ctx.tx(log.tx_hash)
             if tx is None or tx.to != other.address:
                 return c, other.address, {}
-            try:
-                return c, other.address, decode_call(tx.input, function_map(c.abi_files)).args
-            except DecodeError:
-                return c, other.address, {}
+            call = _call(out, tx, c)
+            return c, other.address, call.args if call is not None else {}
     return None, None, {}
 
 
+# A payment (a Transfer to a pay_to address) reads its sender and the x402 proxy's settle calldata.
+@handles(Role.TOKEN, reads_tx={"Transfer": to_pay_to}, reads_calldata_of=_X402_ROLES)
 def _token(ctx: _Context, out: Rows, log: Log, contract: Contract, d: Decoded) -> None:
     a = d.args
     decimals = ctx.chain.token_decimals
@@ -434,7 +507,7 @@ def _token(ctx: _Context, out: Rows, log: Log, contract: Contract, d: Decoded) -
             )
         )
     if d.event.name == "Transfer" and a["to"] in ctx.chain.pay_to:
-        proxy, proxy_address, call = _settle_context(ctx, log)
+        proxy, proxy_address, call = _settle_context(ctx, out, log)
         permit = call.get("permit") or {}
         cap = (permit.get("permitted") or {}).get("amount")
         witness = call.get("witness") or {}
@@ -449,7 +522,7 @@ def _token(ctx: _Context, out: Rows, log: Log, contract: Contract, d: Decoded) -
                 amount_raw=a["value"],
                 amount_opg=_scaled(a["value"], decimals),
                 is_x402=is_x402,
-                scheme=("upto" if proxy.role == "x402_upto" else "exact") if proxy else None,
+                scheme=("upto" if proxy.role == Role.X402_UPTO else "exact") if proxy else None,
                 proxy=proxy_address,
                 facilitator=witness.get("facilitator"),  # upto witness only; exact names none
                 tx_from=tx.sender if tx else None,
@@ -459,7 +532,7 @@ def _token(ctx: _Context, out: Rows, log: Log, contract: Contract, d: Decoded) -
             )
         )
     elif d.event.name == "Approval":
-        permit2 = ctx.chain.addresses_with_role("permit2")
+        permit2 = ctx.chain.addresses_with_role(Role.PERMIT2)
         out.add(
             ApprovalRow(
                 *_prov(ctx, log),
@@ -473,6 +546,7 @@ def _token(ctx: _Context, out: Rows, log: Log, contract: Contract, d: Decoded) -
         )
 
 
+@handles(Role.X402_UPTO, Role.X402_EXACT)  # proxy events read nothing beyond the log
 def _x402(ctx: _Context, out: Rows, log: Log, contract: Contract, d: Decoded) -> None:
     a = d.args
     reason = a.get("reason")
@@ -484,29 +558,13 @@ def _x402(ctx: _Context, out: Rows, log: Log, contract: Contract, d: Decoded) ->
         X402EventRow(
             *_prov(ctx, log),
             proxy=log.address,
-            scheme="upto" if contract.role == "x402_upto" else "exact",
+            scheme="upto" if contract.role == Role.X402_UPTO else "exact",
             event=d.event.name,
             token=a.get("token"),
             owner=a.get("owner"),
             reason=reason,
         )
     )
-
-
-# Which logs' rows read their transaction (its sender or its calldata), by role: only those
-# transactions are looked up, as Shovel and Ponder fetch transaction data only for what uses it. A
-# role with no entry reads none (approvals, x402 proxy events, heartbeats): its transactions are
-# not fetched and have no og.transactions row. Keep in step with the handlers below; the pipeline
-# tests prove every tx_from, payer and calldata column against the simulator's ground truth.
-_TX_READERS: dict[str, frozenset[str] | None] = {  # role -> events that read it (None: every event)
-    "settlement_relay": None,  # tx_from, and the trusted-relayer check
-    "legacy_relay": None,
-    "inference_precompile": None,  # payer = the transaction's sender
-    "inference_hub": None,
-    "workflow": None,
-    "tee_registry": frozenset({"TEERegistered"}),  # paymentAddress and endpoint from the calldata
-    "token": frozenset({"Transfer"}),  # only to a pay_to address: tx_from and the settle calldata
-}
 
 
 @cache  # once per chain configuration, not once per fetched range
@@ -516,36 +574,31 @@ def tx_reader(chain: ChainConfig) -> Callable[[Log], bool]:
     force do not know is kept raw, and the transaction is fetched anyway: redecode with a later ABI
     must find the context its row may read, without RPC."""
     known: dict[str, frozenset[str]] = {}  # address -> topic0s its ABIs know
-    reading: dict[str, frozenset[str]] = {}  # address -> known topic0s whose rows read the transaction
+    # address -> known topic0 whose rows may read the transaction -> which of its logs do
+    reading: dict[str, dict[str, Callable[[Log], bool]]] = {}
     for c in chain.contracts:
         events = event_map(c.abi_files)
-        names = _TX_READERS.get(c.role, frozenset())
-        wanted = frozenset(events) if names is None else frozenset(t for t, ev in events.items() if ev.name in names)
+        registration = HANDLERS.get(c.role)
+        reads_tx = registration.reads_tx if registration is not None else {}
+        tests = {name: f(chain) for name, f in reads_tx.items()}
+        every = tests.get(EVERY_EVENT)
+        wanted = {t: test for t, ev in events.items() if (test := tests.get(ev.name, every)) is not None}
         for a in c.addresses:
             known.setdefault(a, frozenset(events))
             reading.setdefault(a, wanted)
-    pay_to = frozenset("0x" + "0" * 24 + a[2:] for a in chain.pay_to)  # as an indexed topic
-    tokens = frozenset(chain.addresses_with_role("token"))
 
     def reads(log: Log) -> bool:
         topic0 = log.topics[0] if log.topics else None
         if log.address not in known or topic0 not in known[log.address]:
             return True  # undecodable here: keep its context for a later redecode
-        if topic0 not in reading[log.address]:
-            return False
-        return log.address not in tokens or (len(log.topics) > 2 and log.topics[2] in pay_to)
+        test = reading[log.address].get(topic0) if topic0 is not None else None
+        return test is not None and test(log)
 
     return reads
 
 
-_HANDLERS = {
-    "tee_registry": _tee_registry,
-    "settlement_relay": _settlement_relay,
-    "legacy_relay": _legacy_relay,
-    "inference_precompile": _precompile,
-    "inference_hub": _echo,
-    "workflow": _echo,
-    "token": _token,
-    "x402_upto": _x402,
-    "x402_exact": _x402,
-}
+# Every role has a handler or is context only (roles.CONTEXT_ONLY), never both; checked on import.
+if set(HANDLERS) | CONTEXT_ONLY != set(Role):
+    raise TypeError(f"roles with no handler: {sorted(set(Role) - set(HANDLERS) - CONTEXT_ONLY)}")
+# Roles whose calldata some handler decodes: their transactions keep their input.
+_CALLDATA_ROLES = frozenset().union(*(r.reads_calldata_of for r in HANDLERS.values()))

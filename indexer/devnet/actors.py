@@ -7,6 +7,7 @@ import random
 from eth_utils.crypto import keccak
 
 from indexer.config import BASE, OPENGRADIENT
+from indexer.roles import Role
 
 
 def label_address(label: str) -> str:
@@ -26,18 +27,18 @@ def random_word(rng: random.Random) -> bytes:
 RELAYER = label_address("relayer")  # sends settlements and relays heartbeats (trusted)
 OG_ADMIN = label_address("registry-admin")  # adds TEE types, approves PCRs, enables/disables TEEs
 STRANGER = label_address("stranger")  # calls batchSettle without being a relayer (untrusted)
-REGISTRY = OPENGRADIENT.addresses_with_role("tee_registry")[0]  # v3, current
-RELAY = OPENGRADIENT.addresses_with_role("settlement_relay")[0]  # v4, current
-LEGACY_RELAY = OPENGRADIENT.addresses_with_role("legacy_relay")[0]
-PRECOMPILE = OPENGRADIENT.addresses_with_role("inference_precompile")[0]
-HUB = OPENGRADIENT.addresses_with_role("inference_hub")[0]
+REGISTRY = OPENGRADIENT.addresses_with_role(Role.TEE_REGISTRY)[0]  # v3, current
+RELAY = OPENGRADIENT.addresses_with_role(Role.SETTLEMENT_RELAY)[0]  # v4, current
+LEGACY_RELAY = OPENGRADIENT.addresses_with_role(Role.LEGACY_RELAY)[0]
+PRECOMPILE = OPENGRADIENT.addresses_with_role(Role.INFERENCE_PRECOMPILE)[0]
+HUB = OPENGRADIENT.addresses_with_role(Role.INFERENCE_HUB)[0]
 
 # Base
 FACILITATORS = (label_address("facilitator-1"), label_address("facilitator-2"))
-TOKEN = BASE.addresses_with_role("token")[0]
-UPTO = BASE.addresses_with_role("x402_upto")[0]
-EXACT = BASE.addresses_with_role("x402_exact")[0]
-PERMIT2 = BASE.addresses_with_role("permit2")[0]
+TOKEN = BASE.addresses_with_role(Role.TOKEN)[0]
+UPTO = BASE.addresses_with_role(Role.X402_UPTO)[0]
+EXACT = BASE.addresses_with_role(Role.X402_EXACT)[0]
+PERMIT2 = BASE.addresses_with_role(Role.PERMIT2)[0]
 PAY_TO = BASE.pay_to[0]
 DEX_ROUTER = label_address("dex-router")  # a non-Permit2 spender for ordinary approvals
 

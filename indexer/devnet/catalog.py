@@ -10,6 +10,7 @@ from pathlib import Path
 
 from indexer.config import OPENGRADIENT
 from indexer.devnet.errors import DevnetError
+from indexer.roles import Role
 
 _B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 
@@ -85,10 +86,10 @@ _WORKFLOW_MODEL_LABELS = (
 WORKFLOW_MODELS: dict[str, str] = {
     addr: cid(label)
     for addr, label in zip(
-        OPENGRADIENT.addresses_with_role("workflow"), _WORKFLOW_MODEL_LABELS, strict=True
+        OPENGRADIENT.addresses_with_role(Role.WORKFLOW), _WORKFLOW_MODEL_LABELS, strict=True
     )
 }
-ACTIVE_WORKFLOWS = OPENGRADIENT.addresses_with_role("workflow")[:3]
+ACTIVE_WORKFLOWS = OPENGRADIENT.addresses_with_role(Role.WORKFLOW)[:3]
 
 
 def catalog() -> tuple[Model, ...]:
