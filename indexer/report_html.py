@@ -286,7 +286,7 @@ def fleet_chart(report: Report, data: ChartData) -> Chart:
     ]
     if not rows:
         return Chart("fleet", question, None, "Nothing to draw: no TEE is registered. " + note)
-    anchor = report.anchors.inference_head_at
+    anchor = report.summary.inference_head_at
     chart = (
         alt.Chart(_data(rows), name="fleet")
         .mark_bar(height=10)
@@ -309,13 +309,13 @@ def models_chart(report: Report) -> Chart:
 
     m = report.models
     question = "Which models are used? Inferences per model and attribution source"
-    coverage_text = "n/a" if m.attributed_share is None else f"{m.attributed_share * 100:.1f}%"
+    coverage_text = "n/a" if m.catalog.attributed_share is None else f"{m.catalog.attributed_share * 100:.1f}%"
     note = (f"Top {len(m.top)} rows of og.model_usage, window {report.window}. Only records naming the model "
             f"on-chain are attributed: {coverage_text} of all inferences (all time); the grey part is the volume "
             "that names no model (current batch and individual settlements), never spread over models.")
-    if m.attributed_share is None:
+    if m.catalog.attributed_share is None:
         return Chart("models", question, None, "Nothing to draw: no inference is indexed. " + note)
-    share = float(m.attributed_share)
+    share = float(m.catalog.attributed_share)
     coverage = (
         alt.Chart(_data([{"part": "names a model on-chain", "share": share, "order": 0},
                          {"part": "unattributed (no model on-chain)", "share": 1 - share, "order": 1}]))
@@ -417,11 +417,11 @@ def _tables(report: Report) -> str:
 
 
 def _empty(report: Report) -> bool:
-    return report.anchors.payments_head_at is None and report.anchors.inference_head_at is None
+    return report.summary.payments_head_at is None and report.summary.inference_head_at is None
 
 
 def render_html(report: Report, data: ChartData, database: str, generated_at: datetime) -> str:
-    a = report.anchors
+    a = report.summary
     when = "(nothing indexed)"
     parts = [
         "<!doctype html>",
