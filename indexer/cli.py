@@ -403,7 +403,7 @@ def status(state: State, chain: str | None, offline: bool, as_json: bool) -> Non
 def report(state: State, fmt: str, window: str, output: Path | None) -> None:
     """The demand summary: models used vs listed, who pays, who comes back, how much is verified,
     how concentrated demand is, TEE fleet liveness."""
-    from .report import build_report, render, render_walrus_table, walrus_section
+    from .report import build_report, render
 
     if fmt == "html" and output is None:
         raise click.UsageError("--format html writes a page: give it a file with --output FILE")
@@ -413,10 +413,7 @@ def report(state: State, fmt: str, window: str, output: Path | None) -> None:
             await prepare(conn)
             if fmt == "html":
                 return await html_report(conn, window, state.dsn())
-            text = render(await build_report(conn, window), fmt)
-            if fmt == "table":  # the Walrus section follows the table report
-                text += render_walrus_table(await walrus_section(conn, window))
-            return text
+            return render(await build_report(conn, window), fmt)
 
     text = run(with_pool(state, go))
     if output is None:

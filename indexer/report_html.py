@@ -15,6 +15,8 @@ from urllib.parse import parse_qs, urlsplit
 from rich.console import Console
 
 from .report import Conn, Report, build_report, table_renderable
+from .report.build import read_view
+from .views import DailyActivityView, ProofAvailabilityView, TeeFleetView
 
 CHART_WIDTH = 600
 # og.proof_availability's counts per settlement, as drawn: every settlement falls in exactly one.
@@ -35,10 +37,10 @@ class Chart:
 class ChartData:
     """Series the charts need beyond the report's figures, read from the public views."""
 
-    daily: tuple[dict[str, Any], ...]  # og.daily_activity rows inside the window
+    daily: tuple[DailyActivityView, ...]  # og.daily_activity rows inside the window
     payer_revenue: tuple[Decimal, ...]  # og.payer_stats: each paying payer's revenue in the window
-    tees: tuple[dict[str, Any], ...]  # og.tee_fleet
-    proof: tuple[dict[str, Any], ...]  # og.proof_availability
+    tees: tuple[TeeFleetView, ...]  # the report's og.tee_fleet rows, by registration time
+    proof: tuple[ProofAvailabilityView, ...]  # og.proof_availability
 
 
 def describe_database(dsn: str) -> str:
@@ -53,8 +55,7 @@ def describe_database(dsn: str) -> str:
 async def read_chart_data(conn: Conn, report: Report) -> ChartData:
     suffix = {"7d": "_7d", "30d": "_30d", "all": ""}[report.window]
     daily = await conn.fetch(
-        "select day, payments, new_payers, returning_payers, revenue_opg, settled_inferences,"
-        " verified_inferences from og.daily_activity"
+        "select * from og.daily_activity"
         " where day >= (select least(payments_from, inference_from) from og.windows where \"window\" = $1)::date"
         " order by day",
         report.window,
@@ -62,16 +63,13 @@ async def read_chart_data(conn: Conn, report: Report) -> ChartData:
     revenue = await conn.fetch(
         f"select total_opg{suffix} as opg from og.payer_stats where payments{suffix} > 0 order by opg, payer"
     )
-    tees = await conn.fetch(
-        "select tee_id, registry, registered_at, last_heartbeat_at, enabled, live from og.tee_fleet"
-        " order by registered_at, tee_id, registry"
-    )
-    proof = tuple(dict(r) for r in await conn.fetch("select * from og.proof_availability order by day, kind"))
+    proof = await conn.fetch("select * from og.proof_availability order by day, kind")
+    registered = [t for t in report.fleet.tee_lines if t.registered_at is not None]
     return ChartData(
-        daily=tuple(dict(r) for r in daily),
+        daily=tuple(read_view(DailyActivityView, r) for r in daily),
         payer_revenue=tuple(Decimal(r["opg"]) for r in revenue),
-        tees=tuple(dict(r) for r in tees),
-        proof=proof,
+        tees=tuple(sorted(registered, key=lambda t: (t.registered_at, t.tee_id, t.registry))),
+        proof=tuple(read_view(ProofAvailabilityView, r) for r in proof),
     )
 
 
@@ -111,7 +109,7 @@ def _title(question: str, subtitle: Sequence[str]) -> Any:
 def _window_text(report: Report, data: ChartData) -> str:
     if not data.daily:
         return f"window {report.window}: no day with activity"
-    first, last = data.daily[0]["day"], data.daily[-1]["day"]
+    first, last = data.daily[0].day, data.daily[-1].day
     return f"window {report.window}: UTC days {first.isoformat()} to {last.isoformat()}"
 
 
@@ -132,7 +130,7 @@ def daily_charts(report: Report, data: ChartData) -> list[Chart]:
         )]
     x = alt.X("day:T", timeUnit="utcyearmonthdate", title="UTC day", axis=alt.Axis(format="%b %d"))
     base_rows = [
-        {"day": _day(r["day"]), "payments": int(r["payments"]), "revenue_opg": float(r["revenue_opg"])}
+        {"day": _day(r.day), "payments": int(r.payments or 0), "revenue_opg": float(r.revenue_opg or 0)}
         for r in data.daily
     ]
 
@@ -146,9 +144,9 @@ def daily_charts(report: Report, data: ChartData) -> list[Chart]:
         return Chart(key, question, _svg(chart), title)
 
     payers_rows = [
-        {"day": _day(r["day"]), "kind": kind, "payers": int(r[f"{kind}_payers"])}
+        {"day": _day(r.day), "kind": kind, "payers": int(n or 0)}
         for r in data.daily
-        for kind in ("new", "returning")
+        for kind, n in (("new", r.new_payers), ("returning", r.returning_payers))
     ]
     payers = (
         alt.Chart(_data(payers_rows), name="daily_payers")
@@ -165,9 +163,9 @@ def daily_charts(report: Report, data: ChartData) -> list[Chart]:
         )
     )
     inference_rows = [
-        {"day": _day(r["day"]), "series": series, "inferences": int(r[column])}
+        {"day": _day(r.day), "series": series, "inferences": int(n or 0)}
         for r in data.daily
-        for series, column in (("settled", "settled_inferences"), ("verified on-chain", "verified_inferences"))
+        for series, n in (("settled", r.settled_inferences), ("verified on-chain", r.verified_inferences))
     ]
     inference_base = alt.Chart(_data(inference_rows)).encode(
         x=x,
@@ -278,15 +276,15 @@ def fleet_chart(report: Report, data: ChartData) -> Chart:
             "latest OpenGradient block (not now). Each bar runs from registration to the last heartbeat; gaps "
             "between heartbeats are not shown, and the on-chain PCR approval is not checked.")
     rows = [
-        {"tee": f"{t['tee_id'][:12]}… ({t['registry'][:8]})", "registered_at": t["registered_at"].isoformat(),
-         "last_seen_at": (t["last_heartbeat_at"] or t["registered_at"]).isoformat(),
-         "state": "live" if t["live"] else ("enabled, silent" if t["enabled"] else "disabled")}
+        {"tee": f"{t.tee_id[:12]}… ({t.registry[:8]})", "registered_at": t.registered_at.isoformat(),
+         "last_seen_at": (t.last_heartbeat_at or t.registered_at).isoformat(),
+         "state": "live" if t.live else ("enabled, silent" if t.enabled else "disabled")}
         for t in data.tees
-        if t["registered_at"] is not None
+        if t.registered_at is not None
     ]
     if not rows:
         return Chart("fleet", question, None, "Nothing to draw: no TEE is registered. " + note)
-    anchor = report.anchors.inference_head_at
+    anchor = report.summary.inference_head_at
     chart = (
         alt.Chart(_data(rows), name="fleet")
         .mark_bar(height=10)
@@ -309,13 +307,13 @@ def models_chart(report: Report) -> Chart:
 
     m = report.models
     question = "Which models are used? Inferences per model and attribution source"
-    coverage_text = "n/a" if m.attributed_share is None else f"{m.attributed_share * 100:.1f}%"
+    coverage_text = "n/a" if m.catalog.attributed_share is None else f"{m.catalog.attributed_share * 100:.1f}%"
     note = (f"Top {len(m.top)} rows of og.model_usage, window {report.window}. Only records naming the model "
             f"on-chain are attributed: {coverage_text} of all inferences (all time); the grey part is the volume "
             "that names no model (current batch and individual settlements), never spread over models.")
-    if m.attributed_share is None:
+    if m.catalog.attributed_share is None:
         return Chart("models", question, None, "Nothing to draw: no inference is indexed. " + note)
-    share = float(m.attributed_share)
+    share = float(m.catalog.attributed_share)
     coverage = (
         alt.Chart(_data([{"part": "names a model on-chain", "share": share, "order": 0},
                          {"part": "unattributed (no model on-chain)", "share": 1 - share, "order": 1}]))
@@ -368,8 +366,8 @@ def proof_chart(data: ChartData) -> Chart:
     totals: dict[tuple[str, str], int] = {}
     for r in data.proof:
         for c in counts:
-            key = (_day(r["day"]), c)
-            totals[key] = totals.get(key, 0) + int(r[c] or 0)
+            key = (_day(r.day), c)
+            totals[key] = totals.get(key, 0) + int(getattr(r, c) or 0)
     rows = [{"day": day, "state": state, "settlements": n} for (day, state), n in sorted(totals.items())]
     if not rows:
         return Chart("proof", question, None, "Nothing to draw: og.proof_availability has no rows.")
@@ -417,11 +415,11 @@ def _tables(report: Report) -> str:
 
 
 def _empty(report: Report) -> bool:
-    return report.anchors.payments_head_at is None and report.anchors.inference_head_at is None
+    return report.summary.payments_head_at is None and report.summary.inference_head_at is None
 
 
 def render_html(report: Report, data: ChartData, database: str, generated_at: datetime) -> str:
-    a = report.anchors
+    a = report.summary
     when = "(nothing indexed)"
     parts = [
         "<!doctype html>",

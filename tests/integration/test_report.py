@@ -16,6 +16,7 @@ from dbutil import scratch_database
 
 from indexer import catalog
 from indexer.report import ReportError, build_report, render
+from indexer.views import TeeFleetView
 
 pytestmark = pytest.mark.integration
 
@@ -301,3 +302,17 @@ async def test_report_on_an_empty_database(server_dsn: str) -> None:
             assert render(report, "csv").startswith("section,item,metric,value\n")
         finally:
             await c.close()
+
+
+async def test_report_json_and_csv_carry_the_walrus_section(conn: asyncpg.Connection) -> None:
+    report = await build_report(conn, "all")
+    data = json.loads(render(report, "json"))
+    # One batch and two individual trusted settlements, no payload fetched yet.
+    assert [(p["kind"], p["settlements"], p["not_fetched"], p["retrievable_consistent_share"])
+            for p in data["walrus"]["proofs"]] == [("batch", 1, 1, 0.0), ("individual", 2, 2, 0.0)]
+    assert data["walrus"]["models"] == []
+    cells = {(s, i, m): v for s, i, m, v in list(csv.reader(io.StringIO(render(report, "csv"))))[1:]}
+    assert cells[("walrus_proofs", "individual", "settlements")] == "2"
+    assert cells[("walrus_proofs", "batch", "retrievable_consistent_share")] == "0.000000"
+    # TEE lines are og.tee_fleet's rows, every column.
+    assert list(data["fleet"]["tee_lines"][0]) == list(TeeFleetView.columns())
