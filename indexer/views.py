@@ -11,7 +11,52 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from .tables import Bool, Date, Int2, Int4, Int8, Interval, Numeric, Row, Text, Timestamptz, Uint256
+from .tables import (
+    Bool,
+    Date,
+    InferenceRow,
+    Int2,
+    Int4,
+    Int8,
+    Interval,
+    Numeric,
+    PaymentRow,
+    Row,
+    SettlementRow,
+    Text,
+    Timestamptz,
+    Uint256,
+)
+
+# --- Internal views: one shared definition each, read by the public views -------------------------
+# Each is one table's rows (x402 payments, trusted settlements: under one filter) with every column
+# (the table's own declaration, not a copy) and the derived flag the public views count.
+
+
+@dataclass(slots=True)
+class X402PaymentsView(PaymentRow):
+    """Internal: og.payments rows that are x402 payments (is_x402), every column."""
+
+    TABLE: ClassVar[str] = "x402_payments"
+
+
+@dataclass(slots=True)
+class TrustedSettlementsView(SettlementRow):
+    """Internal: og.settlements rows sent by a configured relayer (trusted), every column."""
+
+    TABLE: ClassVar[str] = "trusted_settlements"
+    verified: Bool | None  # individual, its TEE signature checked on-chain
+
+
+@dataclass(slots=True)
+class LegacyPathInferencesView(InferenceRow):
+    """Internal: og.inferences rows (the legacy precompile/hub/workflow path), every column."""
+
+    TABLE: ClassVar[str] = "legacy_path_inferences"
+    verified: Bool | None  # run in TEE or ZKML mode
+
+
+# --- Public views ----------------------------------------------------------------------------------
 
 
 @dataclass(slots=True)
@@ -405,6 +450,9 @@ class PayerRetentionByFundingView(Row):
 
 
 VIEWS: tuple[type[Row], ...] = (
+    X402PaymentsView,
+    TrustedSettlementsView,
+    LegacyPathInferencesView,
     ChainHeadsView,
     WindowsView,
     ModelInferencesView,

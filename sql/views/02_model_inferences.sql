@@ -1,6 +1,6 @@
 -- og.model_inferences: one row per on-chain inference record, with the model it names if any.
 -- Sources: every og.inferences row (legacy precompile/hub/workflow path; payer = tx.from) and every
--- trusted og.settlements row (a batch row stands for batch_size inferences: see `inferences`).
+-- og.trusted_settlements row (a batch row stands for batch_size inferences: see `inferences`).
 -- attribution: 'legacy_inference' (og.inferences naming a model), 'settlement_metadata' (legacy
 -- SettlementWithMetadata.modelInfo; no payer on-chain), 'walrus_payload' (an individual settlement
 -- whose Walrus payload is stored, parsed and consistent with the event: og.walrus_individual; no
@@ -51,12 +51,11 @@ select
     w.prompt_tokens,
     w.completion_tokens,
     w.total_tokens
-from og.settlements s
+from og.trusted_settlements s
 left join og.walrus_individual w
   on w.chain_id = s.chain_id and w.block_number = s.block_number and w.log_index = s.log_index
  and w.status = 'parsed' and w.consistent
-cross join lateral (select og.normalize_model(coalesce(s.model, w.model_raw)) as model) n
-where s.trusted;
+cross join lateral (select og.normalize_model(coalesce(s.model, w.model_raw)) as model) n;
 
 comment on view og.model_inferences is
     'One row per on-chain inference record (legacy inference or trusted settlement) with the '

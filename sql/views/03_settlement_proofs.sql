@@ -1,4 +1,5 @@
--- og.settlement_proofs: one row per trusted current-relay settlement (kind batch | individual)
+-- og.settlement_proofs: one row per trusted current-relay settlement (og.trusted_settlements, kind
+-- batch | individual)
 -- with what became of its Walrus payload (internal: og.proof_availability reads it).
 -- blob_status: og.walrus_blobs.status (NULL: not asked yet, or no blob id on-chain).
 -- proof_status: no_blob_id | not_fetched (not asked yet, or failed and to be asked again) |
@@ -33,13 +34,13 @@ select
             when wi.consistent then 'consistent'
             else 'mismatched' end
     end as proof_status
-from og.settlements s
+from og.trusted_settlements s
 left join og.walrus_blobs b on b.blob_id = s.walrus_blob_id
 left join og.walrus_batches wb
   on wb.chain_id = s.chain_id and wb.block_number = s.block_number and wb.log_index = s.log_index
 left join og.walrus_individual wi
   on wi.chain_id = s.chain_id and wi.block_number = s.block_number and wi.log_index = s.log_index
-where s.trusted and s.kind in ('batch', 'individual');
+where s.kind in ('batch', 'individual');
 
 comment on view og.settlement_proofs is
     'One row per trusted batch or individual settlement: its Walrus blob status and proof status '

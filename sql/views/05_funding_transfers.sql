@@ -19,8 +19,7 @@ create or replace view og.funding_transfers as
 with first_time as (
     -- one grouped index-only pass over payments_payer_time (payer, block_time), as og.payer_stats
     select p.payer, min(p.block_time) as block_time
-    from og.payments p
-    where p.is_x402
+    from og.x402_payments p
     group by p.payer
 ),
 first_payment as (
@@ -28,8 +27,8 @@ first_payment as (
     from first_time f
     cross join lateral (
         select p.chain_id, p.block_number, p.log_index
-        from og.payments p
-        where p.is_x402 and p.payer = f.payer and p.block_time = f.block_time
+        from og.x402_payments p
+        where p.payer = f.payer and p.block_time = f.block_time
         order by p.block_number, p.log_index
         limit 1
     ) p

@@ -22,8 +22,7 @@ with ft as (
 payers as (
     -- one grouped index-only pass over payments_payer_time (payer, block_time)
     select p.payer, min(p.block_time) as first_payment_at
-    from og.payments p
-    where p.is_x402
+    from og.x402_payments p
     group by p.payer
 ),
 first_funding as (
@@ -80,8 +79,8 @@ select
     r.block_time as recycled_at,
     r.block_number as recycled_block,
     r.log_index as recycled_log_index,
-    (select count(*) from og.payments p
-     where r.payer is not null and p.is_x402 and p.payer = py.payer
+    (select count(*) from og.x402_payments p
+     where r.payer is not null and p.payer = py.payer
        and (p.block_number, p.log_index) > (r.block_number, r.log_index)) as recycled_payments
 from payers py
 left join first_funding ff on ff.payer = py.payer

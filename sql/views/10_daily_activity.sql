@@ -3,9 +3,9 @@
 -- or a TEE heartbeat (OpenGradient). Days with nothing are absent, not zero-filled.
 -- settled_inferences = sum(inferences) of trusted settlements (batch: batch_size; individual and
 -- legacy single/metadata: 1; legacy batch: batch_size). verified_inferences = trusted individual
--- settlements whose TEE signature the relay checked on-chain. batches counts current-pipeline
+-- settlements whose TEE signature the relay checked on-chain (og.trusted_settlements.verified). batches counts current-pipeline
 -- 'batch' settlements only (legacy batches are inside settled_inferences).
--- payments: og.payments rows with is_x402 (plain OPG transfers to payTo are not payments).
+-- payments: og.x402_payments (plain OPG transfers to payTo are not payments).
 -- new_payers: first payment ever that day; returning_payers: paid that day, first payment on an
 -- earlier day. Caveats: a payment settles a whole session (many requests, maybe several models)
 -- and cannot be joined to settlements; a payer is a wallet, often an app's relay wallet, not an
@@ -19,22 +19,20 @@ with recursive pay as (
         count(*) as payments,
         count(distinct p.payer) as payers,
         sum(p.amount_opg) as revenue_opg
-    from og.payments p
-    where p.is_x402
+    from og.x402_payments p
     group by 1
 ),
 first_payments (payer, first_at) as (
     -- Each payer's first payment, by a skip scan over index payments_payer_time: one index probe
     -- per payer instead of reading every payment.
-    (select p.payer, p.block_time from og.payments p
-     where p.is_x402
+    (select p.payer, p.block_time from og.x402_payments p
      order by p.payer, p.block_time limit 1)
     union all
     select n.payer, n.block_time
     from first_payments f
     cross join lateral (
-        select p.payer, p.block_time from og.payments p
-        where p.is_x402 and p.payer > f.payer
+        select p.payer, p.block_time from og.x402_payments p
+        where p.payer > f.payer
         order by p.payer, p.block_time limit 1
     ) n
 ),
@@ -47,17 +45,15 @@ settled as (
     select
         (s.block_time at time zone 'UTC')::date as day,
         sum(s.inferences) as settled_inferences,
-        count(*) filter (where s.kind = 'individual' and s.verified_on_chain)
-            as verified_inferences,
+        count(*) filter (where s.verified) as verified_inferences,
         count(*) filter (where s.kind = 'batch') as batches,
         count(*) filter (where s.kind = 'individual') as individual_settlements
-    from og.settlements s
-    where s.trusted
+    from og.trusted_settlements s
     group by 1
 ),
 legacy as (
     select (i.block_time at time zone 'UTC')::date as day, count(*) as legacy_path_inferences
-    from og.inferences i
+    from og.legacy_path_inferences i
     group by 1
 ),
 heartbeat_days (day, tee_id) as (

@@ -5,7 +5,7 @@
 -- the payments chain (og.windows), not now(); 0 when the payer did not pay in the window.
 -- funding_class: the payer's class in og.payer_funding (where its OPG came from before its first
 -- payment; insider, market, bridge_or_mint, contract, eoa or unknown).
--- Caveats: only is_x402 rows are payments; a payer is a wallet (often an application's relay
+-- Caveats: only og.x402_payments rows are payments; a payer is a wallet (often an application's relay
 -- wallet, not an end user); a payment covers a session of requests and names no model.
 create or replace view og.payer_stats as
 select s.*, f.funding_class
@@ -30,8 +30,7 @@ select
     coalesce(sum(p.amount_opg) filter (where p.block_time > (select w.payments_from
                                        from og.windows w where w."window" = '30d')), 0)
         as total_opg_30d
-from og.payments p
-where p.is_x402
+from og.x402_payments p
 group by p.payer
 ) s
 -- grouped by payer, so Postgres can prove one row per payer and skips the funding trace entirely

@@ -58,11 +58,10 @@ with by_name as (
                                          from og.windows w where w."window" = '30d')),
         sum(p.total_tokens) filter (where s.block_time > (select w.inference_from
                                     from og.windows w where w."window" = '30d'))
-    from og.settlements s
+    from og.trusted_settlements s
     left join og.walrus_individual p
       on p.chain_id = s.chain_id and p.block_number = s.block_number and p.log_index = s.log_index
      and p.status = 'parsed' and p.consistent
-    where s.trusted
     group by 1, 2
 ),
 volume as (

@@ -34,18 +34,17 @@ left join og.chain_heads h on h.chain_id = t.chain_id
 -- Counted per TEE off index settlements_individual_tee (index-only).
 cross join lateral (
     select count(*) as individual_settlements
-    from og.settlements s
-    where s.chain_id = t.chain_id and s.tee_id = t.tee_id
-      and s.kind = 'individual' and s.trusted
+    from og.trusted_settlements s
+    where s.chain_id = t.chain_id and s.tee_id = t.tee_id and s.kind = 'individual'
 ) p
 cross join lateral (
     select count(*) as batch_items
     from og.walrus_batch_leaves l
     join og.walrus_batches b
       on b.chain_id = l.chain_id and b.block_number = l.block_number and b.log_index = l.log_index
-    join og.settlements s
+    join og.trusted_settlements s
       on s.chain_id = l.chain_id and s.block_number = l.block_number and s.log_index = l.log_index
-    where l.tee_id = t.tee_id and l.chain_id = t.chain_id and b.status = 'consistent' and s.trusted
+    where l.tee_id = t.tee_id and l.chain_id = t.chain_id and b.status = 'consistent'
 ) b
 order by t.chain_id, t.registry, t.tee_id;
 

@@ -2,11 +2,11 @@
 -- inference.
 -- settled_inferences = batch_inferences + individual_inferences + legacy_inferences (trusted only).
 -- verified_inferences: trusted individual settlements whose TEE signature the relay verified
--- on-chain; verified_share = verified / settled (NULL when nothing settled that day).
+-- on-chain (og.trusted_settlements.verified); verified_share = verified / settled (NULL when nothing settled that day).
 -- batch_inferences: batch_size of current-pipeline batches (Merkle roots; items are not
 -- signature-checked on-chain). legacy_inferences: inferences in legacy relay settlements
 -- (Settlement, BatchSettlement, SettlementWithMetadata; not signature-checked).
--- legacy_path_inferences / legacy_path_verified_inferences: og.inferences rows (the alpha
+-- legacy_path_inferences / legacy_path_verified_inferences: og.legacy_path_inferences rows (the alpha
 -- precompile/hub/workflow path, not settlements) and those run in TEE or ZKML mode, kept in their
 -- own columns and not part of settled/verified.
 -- batch_settlements: trusted current-relay batch settlements that day; batch_proofs_consistent:
@@ -19,26 +19,24 @@ with settled as (
     select
         (s.block_time at time zone 'UTC')::date as day,
         sum(s.inferences) as settled_inferences,
-        count(*) filter (where s.kind = 'individual' and s.verified_on_chain)
-            as verified_inferences,
+        count(*) filter (where s.verified) as verified_inferences,
         coalesce(sum(s.inferences) filter (where s.kind = 'batch'), 0) as batch_inferences,
         coalesce(sum(s.inferences) filter (where s.kind = 'individual'), 0)
             as individual_inferences,
         coalesce(sum(s.inferences) filter (where s.kind like 'legacy%'), 0) as legacy_inferences,
         count(*) filter (where s.kind = 'batch') as batch_settlements,
         count(*) filter (where s.kind = 'batch' and b.status = 'consistent') as batch_proofs_consistent
-    from og.settlements s
+    from og.trusted_settlements s
     left join og.walrus_batches b
       on b.chain_id = s.chain_id and b.block_number = s.block_number and b.log_index = s.log_index
-    where s.trusted
     group by 1
 ),
 legacy_path as (
     select
         (i.block_time at time zone 'UTC')::date as day,
         count(*) as legacy_path_inferences,
-        count(*) filter (where i.mode_name in ('TEE', 'ZKML')) as legacy_path_verified_inferences
-    from og.inferences i
+        count(*) filter (where i.verified) as legacy_path_verified_inferences
+    from og.legacy_path_inferences i
     group by 1
 )
 select

@@ -26,16 +26,14 @@ settled_all as (
     -- One pass over trusted settlements for all three windows.
     select
         sum(s.inferences) filter (where s.block_time > f.from_7d) as settled_7d,
-        count(*) filter (where s.block_time > f.from_7d and s.kind = 'individual'
-                           and s.verified_on_chain) as verified_7d,
+        count(*) filter (where s.block_time > f.from_7d and s.verified) as verified_7d,
         sum(s.inferences) filter (where s.block_time > f.from_7d and s.kind = 'batch') as batch_7d,
         sum(s.inferences) filter (where s.block_time > f.from_7d and s.kind = 'individual')
             as individual_7d,
         sum(s.inferences) filter (where s.block_time > f.from_7d and s.kind like 'legacy%')
             as legacy_7d,
         sum(s.inferences) filter (where s.block_time > f.from_30d) as settled_30d,
-        count(*) filter (where s.block_time > f.from_30d and s.kind = 'individual'
-                           and s.verified_on_chain) as verified_30d,
+        count(*) filter (where s.block_time > f.from_30d and s.verified) as verified_30d,
         sum(s.inferences) filter (where s.block_time > f.from_30d and s.kind = 'batch')
             as batch_30d,
         sum(s.inferences) filter (where s.block_time > f.from_30d and s.kind = 'individual')
@@ -43,16 +41,15 @@ settled_all as (
         sum(s.inferences) filter (where s.block_time > f.from_30d and s.kind like 'legacy%')
             as legacy_30d,
         sum(s.inferences) as settled_all,
-        count(*) filter (where s.kind = 'individual' and s.verified_on_chain) as verified_all,
+        count(*) filter (where s.verified) as verified_all,
         sum(s.inferences) filter (where s.kind = 'batch') as batch_all,
         sum(s.inferences) filter (where s.kind = 'individual') as individual_all,
         sum(s.inferences) filter (where s.kind like 'legacy%') as legacy_all
-    from og.settlements s
+    from og.trusted_settlements s
     cross join (select
                     (select w.inference_from from og.windows w where w."window" = '7d') as from_7d,
                     (select w.inference_from from og.windows w where w."window" = '30d')
                         as from_30d) f
-    where s.trusted
 ),
 settled as (
     select x.*
@@ -67,14 +64,12 @@ settled as (
 legacy_all as (
     select
         count(*) filter (where i.block_time > f.from_7d) as n_7d,
-        count(*) filter (where i.block_time > f.from_7d and i.mode_name in ('TEE', 'ZKML'))
-            as verified_7d,
+        count(*) filter (where i.block_time > f.from_7d and i.verified) as verified_7d,
         count(*) filter (where i.block_time > f.from_30d) as n_30d,
-        count(*) filter (where i.block_time > f.from_30d and i.mode_name in ('TEE', 'ZKML'))
-            as verified_30d,
+        count(*) filter (where i.block_time > f.from_30d and i.verified) as verified_30d,
         count(*) as n_all,
-        count(*) filter (where i.mode_name in ('TEE', 'ZKML')) as verified_all
-    from og.inferences i
+        count(*) filter (where i.verified) as verified_all
+    from og.legacy_path_inferences i
     cross join (select
                     (select w.inference_from from og.windows w where w."window" = '7d') as from_7d,
                     (select w.inference_from from og.windows w where w."window" = '30d')

@@ -20,8 +20,7 @@ with pf as (
 per_payer_day as (
     select (p.block_time at time zone 'UTC')::date as day, p.payer, count(*) as payments,
            sum(p.amount_opg) as revenue_opg
-    from og.payments p
-    where p.is_x402
+    from og.x402_payments p
     group by 1, 2
 ),
 recycled as (
@@ -30,8 +29,8 @@ recycled as (
     from pf
     cross join lateral (
         select p.block_time, p.amount_opg
-        from og.payments p
-        where p.payer = pf.payer and p.is_x402
+        from og.x402_payments p
+        where p.payer = pf.payer
           and (p.block_number, p.log_index) > (pf.recycled_block, pf.recycled_log_index)
         offset 0  -- a probe per recycling payer, never a sort of every payment
     ) p

@@ -8,11 +8,10 @@
 create or replace view og.payer_retention_by_funding as
 with payer_weeks as (
     select p.payer, array_agg(distinct x.week order by x.week) as weeks
-    from og.payments p
+    from og.x402_payments p
     cross join lateral (
         select ((p.block_time at time zone 'UTC')::date - date '1970-01-05') / 7 as week
     ) x
-    where p.is_x402
     group by p.payer
 ),
 classed as (

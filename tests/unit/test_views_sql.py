@@ -123,6 +123,39 @@ def test_settlements_are_always_filtered_to_trusted() -> None:
             assert f"{alias}.trusted" in window, f"{path.name}: settlements read without trusted"
 
 
+# One shared definition, one internal view: what a payment, a counted settlement and a verified
+# inference are is written once, and every other view reads the internal view instead of the table.
+SHARED_DEFINITIONS = {
+    # internal view: (table it filters, text that only it may contain)
+    "x402_payments": (r"og\.payments\b", r"is_x402"),
+    "trusted_settlements": (r"og\.settlements\b", r"\.trusted\b|verified_on_chain"),
+    "legacy_path_inferences": (None, r"mode_name\s+in"),
+}
+
+
+@pytest.mark.parametrize("internal", sorted(SHARED_DEFINITIONS))
+def test_shared_definitions_are_written_only_in_their_internal_view(internal: str) -> None:
+    table, definition = SHARED_DEFINITIONS[internal]
+    owners = [p for p in VIEW_FILES if _name(p) == internal]
+    assert len(owners) == 1 and re.search(definition, _code(owners[0].read_text()))
+    for path in VIEW_FILES:
+        if path in owners:
+            continue
+        code = _code(path.read_text())
+        assert not re.search(definition, code), f"{path.name} restates og.{internal}"
+        # og.chain_heads probes only which chains hold rows: it may read the tables themselves
+        if table and _name(path) != "chain_heads":
+            assert not re.search(table, code), f"{path.name} reads the table, not og.{internal}"
+
+
+@pytest.mark.parametrize("internal", sorted(SHARED_DEFINITIONS))
+def test_internal_views_say_so_in_their_header_and_comment(internal: str) -> None:
+    (path,) = [p for p in VIEW_FILES if _name(p) == internal]
+    text = path.read_text()
+    assert "(internal:" in text.splitlines()[0]
+    assert re.search(rf"comment on view og\.{internal} is\s+'Internal", text)
+
+
 @pytest.mark.parametrize("name", sorted(PER_MODEL_VIEWS))
 def test_per_model_views_name_their_attribution(name: str) -> None:
     (path,) = [p for p in VIEW_FILES if _name(p) == name]
