@@ -333,6 +333,7 @@ def backfill(
     click.echo(
         f"{r.chain}: blocks {r.lo}-{r.hi} indexed ({r.blocks} fetched, {r.skipped_blocks} already indexed), "
         f"{r.logs} logs, {sum(r.written.values())} new rows, {r.undecoded} undecoded kept raw, "
+        f"{r.undecoded_calls} calldata undecoded (columns left NULL), "
         f"{r.elapsed_s:.1f}s ({rate:.0f} logs/s)"
     )
 

@@ -53,6 +53,7 @@ class BackfillResult:
     logs: int = 0
     rows: int = 0
     undecoded: int = 0
+    undecoded_calls: int = 0  # transactions whose calldata a row reads and could not decode (columns NULL)
     ranges: int = 0
     skipped_blocks: int = 0
     elapsed_s: float = 0.0
@@ -242,6 +243,10 @@ async def backfill(
             result.logs += n_logs
             result.rows += rows.count()
             result.undecoded += rows.undecoded
+            result.undecoded_calls += len(rows.undecoded_calls)
+            for call in rows.undecoded_calls:
+                log.warning("undecoded_call chain=%s tx=%s role=%s error=%s", chain.name, call.tx_hash, call.role,
+                            call.error)
             result.ranges += 1
             for t, n in written.items():
                 result.written[t] = result.written.get(t, 0) + n
