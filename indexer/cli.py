@@ -131,9 +131,14 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
         decodepool.close()
 
 
-async def with_pool(state: State, fn: Callable[[asyncpg.Pool], Awaitable[T]]) -> T:
+async def with_pool(state: State, fn: Callable[[asyncpg.Pool], Awaitable[T]], *, prepared: bool = True) -> T:
+    """Run fn with a pool on the configured database, prepared first (migrated, views built, catalog
+    seeded: `prepare`) unless the command prepares it itself (migrate, reset)."""
     pool = await db.create_pool(state.dsn())
     try:
+        if prepared:
+            async with pool.acquire() as conn:
+                await prepare(conn)
         return await fn(pool)
     finally:
         await pool.close()
@@ -210,7 +215,7 @@ def migrate(state: State) -> None:
         async with pool.acquire() as conn:
             return await prepare(conn)
 
-    applied = run(with_pool(state, go))
+    applied = run(with_pool(state, go, prepared=False))
     click.echo(f"applied {len(applied)} migration(s){': ' + ', '.join(applied) if applied else ''}; views rebuilt")
 
 
@@ -227,7 +232,7 @@ def reset(state: State, yes: bool) -> None:
             await conn.execute("drop schema if exists og cascade")
             await prepare(conn)
 
-    run(with_pool(state, go))
+    run(with_pool(state, go, prepared=False))
     click.echo(f"schema og dropped and recreated in {redact_dsn(state.dsn())}")
 
 
@@ -248,7 +253,6 @@ def catalog_import(state: State, file: Path, fmt: str | None) -> None:
 
     async def go(pool: asyncpg.Pool) -> object:
         async with pool.acquire() as conn:
-            await prepare(conn)
             return await import_file(conn, file, fmt)
 
     click.echo(f"{file}: {run(with_pool(state, go))}")
@@ -265,7 +269,6 @@ def grant_readonly_cmd(state: State, role: str, login: bool, password: str | Non
 
     async def go(pool: asyncpg.Pool) -> bool:
         async with pool.acquire() as conn:
-            await prepare(conn)
             return await grant_readonly(conn, role, login=login, password=password)
 
     created = run(with_pool(state, go))
@@ -308,7 +311,6 @@ def backfill(
             lo = lo_arg if isinstance(lo_arg, int) else (await rpc.block_by_tag(lo_arg)).number
             hi = hi_arg if isinstance(hi_arg, int) else (await rpc.block_by_tag(hi_arg)).number
             async with pool.acquire() as conn:
-                await prepare(conn)
                 chain, start = await history.begin(rpc, conn, cfg)
             if lo < chain.start_block:  # nothing watched has code below it: no log to find there
                 click.echo(f"{cfg.name}: history begins at block {start.block}, {start.reason}; starting there")
@@ -346,8 +348,6 @@ def redecode(state: State, chain: str) -> None:
     cfg = state.config.chain(chain)
 
     async def go(pool: asyncpg.Pool) -> dict[str, int]:
-        async with pool.acquire() as conn:
-            await prepare(conn)
         return dict(await sync.redecode(pool, cfg))
 
     counts = run(with_pool(state, go))
@@ -370,7 +370,6 @@ def status(state: State, chain: str | None, offline: bool, as_json: bool) -> Non
         from .walrus.store import status_counts
 
         async with pool.acquire() as conn:
-            await prepare(conn)
             return [await chain_status(conn, state.config.chain(n), offline) for n in names], await status_counts(conn)
 
     report, walrus = run(with_pool(state, go))
@@ -411,7 +410,6 @@ def report(state: State, fmt: str, window: str, output: Path | None) -> None:
 
     async def go(pool: asyncpg.Pool) -> str:
         async with pool.acquire() as conn:
-            await prepare(conn)
             if fmt == "html":
                 return await html_report(conn, window, state.dsn())
             return render(await build_report(conn, window), fmt)
@@ -524,7 +522,6 @@ def run_cmd(
 
     async def go(pool: asyncpg.Pool) -> None:
         async with pool.acquire() as conn:
-            await prepare(conn)
             started = []
             for c in cfgs:  # each chain starts where its history begins (og.contract_starts)
                 async with RpcClient(c.rpc_urls, chain_name=c.name) as rpc:
@@ -565,18 +562,16 @@ def rollback_cmd(state: State, chain: str, from_block: int, yes: bool) -> None:
             await rpc.check_chain_id(cfg.chain_id)
             below = from_block - 1
             canonical = (await rpc.blocks([below]))[below].hash if below >= 0 else ""
-        async with pool.acquire() as conn:
-            await prepare(conn)
-            async with conn.transaction():
-                await store.lock_chain(conn, cfg.chain_id)
-                stored = await store.hash_at(conn, cfg.chain_id, below) if below >= 0 else None
-                if stored is not None and stored != canonical:
-                    raise store.StoreError(
-                        f"{chain} block {below} is stored as {stored} but the node's is {canonical}: "
-                        "the fork is lower, roll back from a lower block"
-                    )
-                deleted = await store.rollback(conn, cfg.chain_id, from_block, canonical)
-                await store.clear_stopped(conn, cfg.chain_id)
+        async with pool.acquire() as conn, conn.transaction():
+            await store.lock_chain(conn, cfg.chain_id)
+            stored = await store.hash_at(conn, cfg.chain_id, below) if below >= 0 else None
+            if stored is not None and stored != canonical:
+                raise store.StoreError(
+                    f"{chain} block {below} is stored as {stored} but the node's is {canonical}: "
+                    "the fork is lower, roll back from a lower block"
+                )
+            deleted = await store.rollback(conn, cfg.chain_id, from_block, canonical)
+            await store.clear_stopped(conn, cfg.chain_id)
         return deleted
 
     deleted = run(with_pool(state, go))
@@ -629,8 +624,6 @@ def enrich(
     opts = FetchOptions(concurrency=concurrency, max_bytes=max_bytes, timeout_s=timeout_s)
 
     async def go(pool: asyncpg.Pool) -> dict[str, dict[str, int]]:
-        async with pool.acquire() as conn:
-            await prepare(conn)
         result = await run_enrich(pool, urls, opts, retry_missing=retry_missing, reparse=reparse)
         where = "stored blobs (no request)" if reparse else ", ".join(redact_url(u) for u in urls)
         outcomes = ", ".join(f"{k} {v}" for k, v in sorted(result.outcomes.items())) or "none"
@@ -666,8 +659,6 @@ def funding_cmd(state: State, chain: str) -> None:
     cfg = state.config.chain(chain)
 
     async def go(pool: asyncpg.Pool) -> funding.FundingResult | None:
-        async with pool.acquire() as conn:
-            await prepare(conn)
         async with RpcClient(cfg.rpc_urls, chain_name=cfg.name) as rpc:
             await rpc.check_chain_id(cfg.chain_id)
             return await _refresh_funding(pool, rpc, cfg)
