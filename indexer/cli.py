@@ -17,7 +17,7 @@ import asyncpg
 import click
 
 from . import db, decodepool, funding, history, store, sync
-from .config import ChainConfig, Config, ConfigError, load_config, redact_dsn, redact_url
+from .config import ChainConfig, Config, load_config, redact_dsn, redact_url
 from .errors import OgIndexerError
 from .roles import Role
 from .rpc import RpcClient
@@ -31,21 +31,6 @@ KNOWN_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.PostgresError,
     OSError,
 )
-
-
-def devnet_profile(cfg: Config) -> Config:
-    """The devnet's settlement relayer is the trusted one (the simulator also sends untrusted batches);
-    its treasury and faucet are the Base insiders and its DEX pool the market."""
-    from dataclasses import replace
-
-    from .devnet.actors import FUNDING_INSIDERS, FUNDING_MARKETS, RELAYER
-
-    og, base = cfg.chain("opengradient"), cfg.chain("base")
-    if not og.trusted_relayers:
-        og = replace(og, trusted_relayers=(RELAYER,))
-    if not (base.insiders or base.markets):  # the simulated treasury, faucet and DEX pool
-        base = replace(base, insiders=FUNDING_INSIDERS, markets=FUNDING_MARKETS)
-    return replace(cfg, chains={**cfg.chains, "opengradient": og, "base": base})
 
 
 class Group(click.Group):
@@ -86,21 +71,16 @@ class State:
     def config(self) -> Config:
         if self._config is None:
             env = dict(os.environ)
-            if self.devnet:
-                from .devnet.errors import DevnetError
-                from .devnet.nodes import devnet_urls
+            if self.devnet:  # everything devnet-specific lives in indexer.devnet (imported on use)
+                from .devnet.profile import devnet_env
 
-                try:
-                    urls = devnet_urls()
-                except DevnetError as e:
-                    raise ConfigError(str(e)) from None
-                env.setdefault("OG_RPC_URL", urls["opengradient"])
-                env.setdefault("BASE_RPC_URL", urls["base"])
-                _devnet_walrus(env)
+                devnet_env(env)
             if self.database_url:
                 env["DATABASE_URL"] = self.database_url
             cfg = load_config(self.config_path, env)
             if self.devnet:
+                from .devnet.profile import devnet_profile
+
                 cfg = devnet_profile(cfg)
             self._config = cfg
         return self._config
@@ -110,16 +90,6 @@ class State:
 
 
 pass_state = click.make_pass_decorator(State)
-
-
-def _devnet_walrus(env: dict[str, str]) -> None:
-    """With --devnet, Walrus payloads come from the devnet's aggregator stand-in when it runs."""
-    from .devnet.aggregator import running_url
-    from .devnet.nodes import STATE_DIR
-
-    url = running_url(STATE_DIR)
-    if url is not None:
-        env.setdefault("OG_WALRUS_URL", url)
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
@@ -189,11 +159,13 @@ def main(ctx: click.Context, config_path: Path | None, database_url: str | None,
     ctx.obj = State(config_path, database_url, devnet)
 
 
+# Chains are named by the configuration (built in: opengradient, base; a TOML file may add more), so
+# the names are checked against it when the command runs (an unknown one is a one-line error).
 CHAIN = click.option(
     "--chain",
-    type=click.Choice(["opengradient", "base"]),
     required=True,
-    help="Which chain: opengradient (10740) or base (8453).",
+    metavar="NAME",
+    help="Which chain of the configuration (built in: opengradient (10740), base (8453)).",
 )
 
 
@@ -356,7 +328,7 @@ def redecode(state: State, chain: str) -> None:
 
 
 @main.command()
-@click.option("--chain", type=click.Choice(["opengradient", "base"]), help="Only this chain.")
+@click.option("--chain", metavar="NAME", help="Only this chain of the configuration.")
 @click.option("--offline", is_flag=True, help="Do not ask the RPC for the head (no lag shown).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_state
@@ -364,7 +336,7 @@ def status(state: State, chain: str | None, offline: bool, as_json: bool) -> Non
     """Per chain: indexed ranges, head, lag, rows per table, logs kept raw (undecoded)."""
     from .status import chain_status, render_status
 
-    names = [chain] if chain else list(state.config.chains)
+    names = [state.config.chain(chain).name] if chain else list(state.config.chains)
 
     async def go(pool: asyncpg.Pool) -> tuple[list[dict[str, Any]], dict[str, dict[str, int]]]:
         from .walrus.store import status_counts
@@ -461,7 +433,7 @@ def show_config(state: State) -> None:
 @click.option(
     "--chain",
     "chains",
-    type=click.Choice(["opengradient", "base"]),
+    metavar="NAME",
     multiple=True,
     help="Chains to follow (repeatable); default: all configured.",
 )
@@ -650,7 +622,7 @@ async def _refresh_funding(pool: asyncpg.Pool, rpc: RpcClient, cfg: ChainConfig)
 
 
 @main.command("funding")
-@click.option("--chain", type=click.Choice(["opengradient", "base"]), default="base", help="The token's chain.")
+@click.option("--chain", metavar="NAME", default="base", help="The token's chain (of the configuration).")
 @pass_state
 def funding_cmd(state: State, chain: str) -> None:
     """Refresh the funding trace: write the configured insiders, bridges and markets, and read

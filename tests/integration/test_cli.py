@@ -114,3 +114,16 @@ def test_embedded_postgres_starts_then_is_reused(server_dir: Path) -> None:
         assert reused < started  # the running server was found, not started again
     finally:
         assert db.stop_embedded(tmp_path / "pg")
+
+
+def test_a_chain_defined_in_toml_is_accepted_by_commands_and_an_unknown_one_is_one_line(
+    fresh_dsn: str, tmp_path: Path
+) -> None:
+    cfg = tmp_path / "og.toml"
+    cfg.write_text('[chains.mychain]\nchain_id = 31337\nrpc_urls = ["http://127.0.0.1:9"]\n')
+    env = {"DATABASE_URL": fresh_dsn}
+    code, out = invoke(["--config", str(cfg), "status", "--chain", "mychain", "--offline"], env)
+    assert code == 0, out
+    assert "mychain" in out
+    assert_one_line_error(*invoke(["--config", str(cfg), "status", "--chain", "nosuch", "--offline"], env),
+                          "unknown chain 'nosuch'", "mychain")
