@@ -94,21 +94,7 @@ def prepare(args: argparse.Namespace) -> tuple[bench_load.Load, tuple[AnvilNode,
     t1 = time.perf_counter()
     nodes = start_chain_pair()
     try:
-        errors: list[BaseException] = []
-
-        def mine(node: AnvilNode, chain: bench_load.ChainLoad) -> None:
-            try:
-                bench_load.mine(node, chain)
-            except BaseException as e:
-                errors.append(e)
-
-        threads = [threading.Thread(target=mine, args=(n, c)) for n, c in zip(nodes, load.chains, strict=True)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        if errors:
-            raise errors[0]
+        _mine(nodes, load)
     except BaseException:
         for n in nodes:
             n.stop()

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -25,6 +23,7 @@ from aiohttp import web
 
 from indexer.devnet.anvil import PROJECT_ROOT, free_port
 from indexer.devnet.errors import DevnetError
+from indexer.devnet.procs import terminate
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 18547
@@ -202,19 +201,8 @@ def start_process(state_dir: Path, port: int, *, latency_ms: int = 0) -> tuple[s
 
 def stop_pid(pid: int, timeout: float = 10.0) -> None:
     """SIGTERM the stand-in process `pid` (then SIGKILL); any other process is left alone."""
-    if not _is_standin(pid):
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
-        if not _is_standin(pid):
-            return
-        time.sleep(0.05)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
+    if _is_standin(pid):
+        terminate(pid, lambda: _is_standin(pid), timeout)
 
 
 def stop_process(state_dir: Path) -> bool:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -16,6 +14,7 @@ from pathlib import Path
 
 from indexer.config import BASE, OPENGRADIENT
 from indexer.devnet.errors import DevnetError
+from indexer.devnet.procs import terminate
 
 
 def devnet_root(package_dir: Path) -> Path:
@@ -123,18 +122,7 @@ def stop_pid(pid: int, port: int | None = None, timeout: float = 10.0) -> None:
         if port is not None and not port_in_use(port):
             shutil.rmtree(anvil_home(port), ignore_errors=True)
         return
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
-        if not pid_is_anvil(pid, port):
-            break
-        time.sleep(0.05)
-    else:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
+    terminate(pid, lambda: pid_is_anvil(pid, port), timeout)
     if port is not None:  # the node is gone or going: its paged-out states with it
         shutil.rmtree(anvil_home(port), ignore_errors=True)
 
