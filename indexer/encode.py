@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any, cast
 
 import msgspec
@@ -103,6 +103,7 @@ _PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _NUMERIC_HEAD = struct.Struct(">ihhHH").pack  # length, ndigits, weight, sign, dscale
 _NUMERIC_NEG = 0x4000
+_POW10 = (1, 10, 100, 1000)
 
 
 # Block times repeat across a range's rows: each is encoded once (a bounded memo, in C).
@@ -123,46 +124,55 @@ def _b_time(dt: datetime) -> bytes:
     return _LEN(8) + struct.pack(">q", (dt - _PG_EPOCH) // _MICROSECOND)
 
 
-def _numeric(negative: bool, int_digits: str, frac_digits: str, dscale: int) -> bytes:
-    """numeric's send form from decimal digit strings: groups of four digits around the point."""
-    int_digits = int_digits.lstrip("0")
-    head = len(int_digits) % 4
-    if head:
-        int_digits = "0" * (4 - head) + int_digits
-    tail = len(frac_digits) % 4
-    if tail:
-        frac_digits += "0" * (4 - tail)
-    groups = [int(int_digits[i:i + 4]) for i in range(0, len(int_digits), 4)]
-    weight = len(groups) - 1
-    groups += [int(frac_digits[i:i + 4]) for i in range(0, len(frac_digits), 4)]
-    while groups and groups[0] == 0:  # 0.0005 has no integer group: weight -1 per leading zero group
-        groups.pop(0)
-        weight -= 1
-    while groups and groups[-1] == 0:
-        groups.pop()
-    if not groups:
-        weight, negative = 0, False
+def _numeric(coefficient: int, scale: int, negative: bool) -> bytes:
+    """numeric's send form of +-coefficient * 10**-scale (scale >= 0, kept as the display scale): its
+    base-10000 digits, aligned on the decimal point, from integer arithmetic (no digit strings)."""
+    if coefficient == 0:
+        return _NUMERIC_HEAD(8, 0, 0, 0, scale)
+    pad = -scale % 4  # align the point on a group boundary
+    if pad:
+        coefficient *= _POW10[pad]
+    groups: list[int] = []
+    append = groups.append
+    while coefficient:
+        coefficient, digit = divmod(coefficient, 10000)
+        append(digit)
+    weight = len(groups) - 1 - (scale + pad) // 4
+    low = 0
+    while groups[low] == 0:  # trailing zero groups are implied by the weight
+        low += 1
+    if low:
+        del groups[:low]
+    groups.reverse()
     n = len(groups)
-    return _NUMERIC_HEAD(8 + 2 * n, n, weight, _NUMERIC_NEG if negative else 0, dscale) + struct.pack(
-        f">{n}H", *groups
-    )
+    return _NUMERIC_HEAD(8 + 2 * n, n, weight, _NUMERIC_NEG if negative else 0, scale) + _groups(n)(*groups)
+
+
+@cache
+def _groups(n: int) -> Callable[..., bytes]:
+    return struct.Struct(f">{n}H").pack
 
 
 def _b_uint(v: int) -> bytes:
     """An integer as numeric (uint256 columns)."""
-    return _numeric(v < 0, str(abs(v)), "", 0)
+    return _numeric(-v, 0, True) if v < 0 else _numeric(v, 0, False)
 
 
 def _b_decimal(d: Decimal) -> bytes:
-    """A finite Decimal as numeric, keeping its scale (1.50 stays 1.50, as the text form would)."""
+    """A finite Decimal as numeric, keeping its scale (1.50 stays 1.50, as the text form would).
+    Read from its plain text form (made in C) when it has one: twice as fast as its digit tuple."""
+    text = str(d)
+    if "E" not in text:
+        negative = text.startswith("-")
+        whole, _, frac = text.lstrip("-").partition(".")
+        return _numeric(int(whole + frac), len(frac), negative)
     sign, digits, exp = d.as_tuple()
     if not isinstance(exp, int):
         raise ValueError(f"numeric columns take finite values, not {d}")
-    text = "".join(map(str, digits))
+    coefficient = int("".join(map(str, digits)))
     if exp >= 0:
-        return _numeric(bool(sign), text + "0" * exp, "", 0)
-    frac = text[exp:].rjust(-exp, "0")
-    return _numeric(bool(sign), text[:exp], frac, -exp)
+        return _numeric(coefficient * 10**exp, 0, bool(sign))
+    return _numeric(coefficient, -exp, bool(sign))
 
 
 # Postgres base type -> (the Python type it takes, an expression writing the non-null value {v}).

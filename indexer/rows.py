@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Context, Decimal
 from functools import cache
 from typing import Any
 
@@ -77,8 +77,13 @@ def _blob_id(value: Any) -> str | None:
     return text if text is not None and "\x00" not in text else "0x" + value.hex()
 
 
+# Exact for any uint256 (78 digits): the default context keeps 28 significant digits, which rounded
+# an unlimited approval's value_opg (2**256 - 1) to 1.157920892373161954235709850E+59.
+_EXACT = Context(prec=100)
+
+
 def _scaled(raw: int, decimals: int) -> Decimal:
-    return Decimal(raw).scaleb(-decimals)
+    return Decimal(raw).scaleb(-decimals, _EXACT)
 
 
 def _json(value: Any) -> str:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import ClassVar
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from indexer.batch import EncodedRows
 from indexer.encode import _b_decimal, _b_uint, encode_rows, encode_table
@@ -115,3 +117,37 @@ def test_a_column_without_a_declared_type_is_refused() -> None:
 
     with pytest.raises(TypeError, match="annotate with a column type"):
         Bad.columns()
+
+
+def _reference_numeric(value: Decimal) -> bytes:
+    """numeric's send form as its specification reads: decimal digits in groups of four around the
+    point, zero groups at either end dropped, the display scale kept."""
+    sign, digits, exp = value.as_tuple()
+    assert isinstance(exp, int)
+    text = "".join(map(str, digits))
+    whole, frac = (text + "0" * exp, "") if exp >= 0 else (text[:exp], text[exp:].rjust(-exp, "0"))
+    whole = whole.lstrip("0")
+    whole = "0" * (-len(whole) % 4) + whole
+    frac += "0" * (-len(frac) % 4)
+    groups = [int(whole[i:i + 4]) for i in range(0, len(whole), 4)]
+    weight = len(groups) - 1
+    groups += [int(frac[i:i + 4]) for i in range(0, len(frac), 4)]
+    while groups and groups[0] == 0:
+        groups.pop(0)
+        weight -= 1
+    while groups and groups[-1] == 0:
+        groups.pop()
+    if not groups:
+        return _numeric(0, 0, 0, max(0, -exp))
+    return _numeric(len(groups), weight, 0x4000 if sign else 0, max(0, -exp), *groups)
+
+
+@given(st.integers(min_value=-(2**256), max_value=2**256))
+def test_integers_as_numeric_match_the_reference(value: int) -> None:
+    assert _b_uint(value) == _reference_numeric(Decimal(value))
+
+
+@given(st.integers(min_value=-(2**256), max_value=2**256), st.integers(min_value=-30, max_value=30))
+def test_decimals_as_numeric_match_the_reference(coefficient: int, exp: int) -> None:
+    value = Decimal(coefficient).scaleb(exp, Context(prec=100))  # plain and scientific text forms alike
+    assert _b_decimal(value) == _reference_numeric(value)
