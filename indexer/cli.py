@@ -19,7 +19,6 @@ import click
 from . import db, decodepool, funding, history, store, sync
 from .config import ChainConfig, Config, load_config, redact_dsn, redact_url
 from .errors import OgIndexerError
-from .roles import Role
 from .rpc import RpcClient
 
 T = TypeVar("T")
@@ -466,6 +465,14 @@ def show_config(state: State) -> None:
     show_envvar=True,
     help="Seconds between background Walrus enrichment passes (0: none).",
 )
+@click.option(
+    "--funding-interval",
+    type=click.FloatRange(0),
+    default=300.0,
+    envvar="OG_INDEXER_FUNDING_INTERVAL",
+    show_envvar=True,
+    help="Seconds between background refreshes of the funding trace: labels and funders' eth_getCode (0: none).",
+)
 @pass_state
 def run_cmd(
     state: State,
@@ -477,6 +484,7 @@ def run_cmd(
     metrics_port: int | None,
     concurrency: int,
     enrich_interval: float,
+    funding_interval: float,
 ) -> None:
     """Follow the chains live: catch up from the checkpoint, then follow the head through reorgs,
     restarts and RPC failures until SIGINT/SIGTERM."""
@@ -499,13 +507,17 @@ def run_cmd(
                 async with RpcClient(c.rpc_urls, chain_name=c.name) as rpc:
                     started.append((await history.begin(rpc, conn, c))[0])
         stop = asyncio.Event()
-        enriching = _start_enrichment(pool, state.config, stop, enrich_interval) if enrich_interval else None
+        background = []
+        if enrich_interval:
+            background.append(_start_enrichment(pool, state.config, stop, enrich_interval))
+        if funding_interval:
+            background.append(_background(funding.refresh_forever(pool, started, stop, funding_interval), stop))
         try:
             await run_service(pool, started, opts, metrics_port=metrics_port, stop=stop)
         finally:
             stop.set()
-            if enriching is not None:
-                await enriching
+            for task in background:
+                await task
 
     run(with_pool(state, go))
     click.echo("stopped cleanly")
@@ -554,8 +566,13 @@ def _start_enrichment(pool: asyncpg.Pool, cfg: Config, stop: asyncio.Event, inte
     from .walrus.client import FetchOptions
     from .walrus.enrich import enrich_forever
 
-    task = asyncio.create_task(enrich_forever(pool, cfg.walrus_urls, FetchOptions(), stop, interval), name="enrich")
-    # A failure enrich_forever does not expect is a bug: stop the service so that it surfaces.
+    return _background(enrich_forever(pool, cfg.walrus_urls, FetchOptions(), stop, interval), stop)
+
+
+def _background(job: Coroutine[Any, Any, None], stop: asyncio.Event) -> asyncio.Task[None]:
+    """A task beside the followers, stopped by the same event. A failure the job does not expect is a
+    bug: it stops the service so that it surfaces."""
+    task = asyncio.create_task(job)
     task.add_done_callback(lambda t: None if t.cancelled() or t.exception() is None else stop.set())
     return task
 
@@ -615,7 +632,7 @@ def _echo_walrus_counts(counts: dict[str, dict[str, int]]) -> None:
         click.echo(f"  {table:<18} " + (", ".join(f"{k} {v}" for k, v in by_status.items()) or "none"))
 async def _refresh_funding(pool: asyncpg.Pool, rpc: RpcClient, cfg: ChainConfig) -> funding.FundingResult | None:
     """The funding trace's labels and eth_getCode cache, on a chain that carries the token."""
-    if not cfg.addresses_with_role(Role.TOKEN):
+    if not funding.carries_token(cfg):
         return None
     async with pool.acquire() as conn:
         return await funding.refresh(conn, rpc, cfg)

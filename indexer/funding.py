@@ -7,12 +7,17 @@ here are its only inputs that do not come from logs.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import asyncpg
+
 from .config import ChainConfig
+from .roles import Role
 from .rpc import RpcClient, RpcError
 from .store import Conn, lock_chain
 
@@ -115,3 +120,27 @@ async def refresh(conn: Conn, rpc: RpcClient, chain: ChainConfig) -> FundingResu
         chain.name, labels, len(rows), contracts, (time.monotonic() - started) * 1000,
     )
     return FundingResult(labels, len(rows), contracts)
+
+
+def carries_token(chain: ChainConfig) -> bool:
+    """Whether the chain has a funding trace to keep: it carries the payment token."""
+    return bool(chain.addresses_with_role(Role.TOKEN))
+
+
+async def refresh_forever(
+    pool: asyncpg.Pool, chains: Sequence[ChainConfig], stop: asyncio.Event, interval_s: float = 300.0
+) -> None:
+    """`run`'s background upkeep of the funding trace: a refresh of every chain that carries the token
+    every interval_s until stop, so that new payers' funders are classified while the service
+    follows. A failed pass (RPC or database) is logged and tried again at the next; it never stops the
+    followers."""
+    chains = [c for c in chains if carries_token(c)]
+    while chains and not stop.is_set():
+        for chain in chains:
+            try:
+                async with RpcClient(chain.rpc_urls, chain_name=chain.name) as rpc, pool.acquire() as conn:
+                    await refresh(conn, rpc, chain)
+            except (RpcError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
+                log.warning("funding_failed chain=%s error=%s", chain.name, f"{type(e).__name__}: {e}")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval_s)

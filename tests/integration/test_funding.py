@@ -277,3 +277,39 @@ async def test_code_is_read_at_the_head_where_the_node_keeps_no_old_state(server
             assert await _classes(pool) == {P1: ("contract", DISPERSER), P2: ("eoa", WALLET)}
     finally:
         stop_pid(proc.pid, port)
+
+
+async def test_run_keeps_classifying_new_payers_in_the_background(server_dsn: str) -> None:
+    """`run`'s funding upkeep (funding.refresh_forever): a payer indexed after the service started
+    is classified by a later pass, without a `funding` command."""
+    port = free_port()
+    proc = subprocess.Popen(anvil_args(find_anvil(), BASE.chain_id, port, DEFAULT_GENESIS),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    second_wallet = "0x" + "b1" * 20
+    try:
+        wait_ready(url, BASE.chain_id, 20.0, proc)
+        with DevRpc(url) as dev:
+            install_chain(dev)
+            mine_plan(dev, [_transfer(T0 + 60, WALLET, P1, 10**18), _pay(T0 + 120, P1)])  # blocks 1-2
+        chain = replace(BASE, rpc_urls=(url,))
+        async with fresh_pool(server_dsn) as pool:
+            await run_backfill(pool, chain, 0, 2)
+            stop = asyncio.Event()
+            upkeep = asyncio.create_task(funding.refresh_forever(pool, [chain], stop, interval_s=0.05))
+            try:
+                async with asyncio.timeout(20):
+                    while await _classes(pool) != {P1: ("eoa", WALLET)}:
+                        await asyncio.sleep(0.05)
+                with DevRpc(url) as dev:  # a new payer, funded by another wallet, while the upkeep runs
+                    mine_plan(dev, [_transfer(T0 + 180, second_wallet, P2, 10**18), _pay(T0 + 240, P2)])
+                await run_backfill(pool, chain, 3, 4)
+                async with asyncio.timeout(20):
+                    while (await _classes(pool)).get(P2) != ("eoa", second_wallet):
+                        await asyncio.sleep(0.05)
+            finally:
+                stop.set()
+                await upkeep
+            assert await pool.fetchval("select count(*) from og.address_code") == 2
+    finally:
+        stop_pid(proc.pid, port)
