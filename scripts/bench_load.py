@@ -155,7 +155,8 @@ def _settle(rng: random.Random, load: ChainLoad, method: str) -> PlannedTx:
     emits.append(event(BASE, TOKEN, ERC20, "Transfer", payer, PAY_TO, amount))
     emits.append(event(BASE, proxy, abi_file, done))
     upto = method != "exact"
-    load.add(PaymentRow,
+    load.add(
+        PaymentRow,
         rows=1,
         x402=1,
         amount_raw=amount,
