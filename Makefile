@@ -52,7 +52,7 @@ lint: install
 	$(BIN)/ruff check indexer tests scripts
 
 typecheck: install
-	$(BIN)/mypy --strict indexer
+	$(BIN)/mypy --strict indexer scripts
 
 pytest: install chromium
 	$(BIN)/pytest -q

@@ -70,6 +70,13 @@ class Row:
     def columns(cls) -> tuple[str, ...]:
         return tuple(c.name for c in table_columns(cls))
 
+    @classmethod
+    def column(cls, name: str) -> str:
+        """name, if the table declares such a column (for SQL composed of declared names); else ValueError."""
+        if name not in cls.columns():
+            raise ValueError(f"{cls.TABLE or cls.__name__} declares no column {name!r}")
+        return name
+
     def values(self) -> tuple[Any, ...]:
         """The row's column values, in column order."""
         return _getter(type(self))(self)  # type: ignore[no-any-return]

@@ -1,8 +1,8 @@
 """Backfill benchmark: og-indexer against a naive reference pipeline on a dense, seeded devnet load.
 
-Usage: .venv/bin/python scripts/bench.py [--logs 200000] [--runs 3] [--seed 42] [--span 100]
+Usage: .venv/bin/python -m scripts.bench [--logs 200000] [--runs 3] [--seed 42] [--span 100]
        [--concurrency 2] [--dsn postgresql://postgres@127.0.0.1:5432/test] [--json results.json]
-   or: .venv/bin/python scripts/bench.py --shapes real,dense-payload,sparse [--sweep 25,50,100,200,500,2000]
+   or: .venv/bin/python -m scripts.bench --shapes real,dense-payload,sparse [--sweep 25,50,100,200,500,2000]
        [--provider] [--runs 3] ...   (the default-settings table, see shapes_main)
 
 Starts two anvil chains (10740, 8453) with emitters at the real addresses, mines the load of
@@ -35,17 +35,16 @@ from typing import Any
 
 import asyncpg
 
+from indexer import db
+from indexer.devnet.anvil import AnvilNode, start_chain_pair
+from indexer.tables import TransactionRow
+from scripts import bench_load, bench_shapes
+from scripts.bench_provider import Profile, ProviderProxy, minimum_work
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
 
-import bench_load  # noqa: E402
-import bench_shapes  # noqa: E402
-from bench_provider import Profile, ProviderProxy, minimum_work  # noqa: E402
-
-from indexer import db  # noqa: E402
-from indexer.devnet.anvil import AnvilNode, start_chain_pair  # noqa: E402
-
+# A measured run is its own process (its peak RSS is its own), started as a module from the checkout.
+RUN = (sys.executable, "-m", "scripts.bench_run")
 DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 TARGETS = {"ratio_naive": 2.0, "logs_per_s": 25_000, "peak_rss_mib": 250, "get_logs_ratio": 1.2}
 
@@ -63,11 +62,11 @@ def _cpu_s(pid: int) -> float:
 def run_pipeline(kind: str, dsn: str, nodes: tuple[AnvilNode, AnvilNode], args: argparse.Namespace) -> dict[str, Any]:
     og, base = nodes
     cmd = [
-        sys.executable, str(ROOT / "scripts" / "bench_run.py"), kind, "--dsn", dsn, "--og-url", og.url,
+        *RUN, kind, "--dsn", dsn, "--og-url", og.url,
         "--base-url", base.url, "--span", str(args.span), "--concurrency", str(args.concurrency),
     ]
     anvil_before = sum(_cpu_s(n.pid) for n in nodes)
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout, check=False)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout, check=False, cwd=ROOT)
     if proc.returncode != 0:
         raise SystemExit(f"{kind} run failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
     out: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -169,7 +168,7 @@ def table(args: argparse.Namespace, load: bench_load.Load, prep: dict[str, float
 
     calls = og_runs[-1]["rpc_calls"]
     txs = load.base.txs + load.og.txs
-    read = sum(c.expect.get("transactions", {}).get("rows", 0) for c in load.chains)
+    read = sum(c.expected(TransactionRow, bench_load.ROWS) for c in load.chains)
     lines = [
         f"og-indexer backfill benchmark: {load.logs:,} logs, {load.base.txs + load.og.txs:,} txs, "
         f"{len(load.base.blocks) + len(load.og.blocks):,} blocks (2 chains), seed {args.seed}, "
@@ -285,10 +284,10 @@ def _mine(nodes: tuple[AnvilNode, AnvilNode], load: bench_load.Load) -> float:
 
 def _run(kind: str, dsn: str, urls: tuple[str, str], nodes: tuple[AnvilNode, AnvilNode], span: int,
          timeout: float) -> dict[str, Any]:
-    cmd = [sys.executable, str(ROOT / "scripts" / "bench_run.py"), kind, "--dsn", dsn, "--og-url", urls[0],
+    cmd = [*RUN, kind, "--dsn", dsn, "--og-url", urls[0],
            "--base-url", urls[1], "--span", str(span), "--concurrency", str(DEFAULT_CONCURRENCY)]
     anvil_before = sum(_cpu_s(n.pid) for n in nodes)
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False, cwd=ROOT)
     if proc.returncode != 0:
         what = f"{kind} run (span {span or 'default'})"
         raise SystemExit(f"{what} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
@@ -304,7 +303,7 @@ def _provider_bound(load: bench_load.Load, profile: Profile) -> float:
     get_logs = calls = http = 0
     for chain in load.chains:
         with_logs = sum(1 for b in chain.blocks if any(t.emits for t in b))
-        txs_read = chain.expect.get("transactions", {}).get("rows", 0)
+        txs_read = chain.expected(TransactionRow, bench_load.ROWS)
         g, c, h = minimum_work(len(chain.blocks) + 1, chain.logs, with_logs, txs_read, profile)
         get_logs, calls, http = get_logs + g, calls + c, http + h
     return load.logs / profile.bound_s(get_logs, calls, http, DEFAULT_CONCURRENCY)
@@ -413,7 +412,7 @@ def shapes_table(args: argparse.Namespace, rows: list[dict[str, Any]], profile: 
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog=f"python -m {__spec__.name}", description=__doc__.splitlines()[0])
     p.add_argument("--logs", type=int, default=200_000, help="logs to generate (default 200000)")
     p.add_argument("--runs", type=int, default=3, help="runs of each pipeline (default 3)")
     p.add_argument("--seed", type=int, default=42, help="load seed (default 42)")

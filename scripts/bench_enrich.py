@@ -1,6 +1,6 @@
 """Benchmark Walrus enrichment: N blobs from the loopback aggregator stand-in with added latency.
 
-Usage: .venv/bin/python scripts/bench_enrich.py [--dsn URL] [--blobs N] [--latency-ms MS]
+Usage: .venv/bin/python -m scripts.bench_enrich [--dsn URL] [--blobs N] [--latency-ms MS]
        [--concurrency C]
 
 Builds a scratch database on the server of --dsn (default $DATABASE_URL) holding N trusted
@@ -27,14 +27,13 @@ from pathlib import Path
 
 import orjson
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from indexer import db, store
+from indexer.devnet.aggregator import stop_pid
+from indexer.devnet.anvil import free_port
+from indexer.walrus.client import FetchOptions
+from indexer.walrus.enrich import enrich
 
-from indexer import db, store  # noqa: E402
-from indexer.devnet.aggregator import stop_pid  # noqa: E402
-from indexer.devnet.anvil import free_port  # noqa: E402
-from indexer.walrus.client import FetchOptions  # noqa: E402
-from indexer.walrus.enrich import enrich  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 MODELS = ("openai/gpt-4.1-2025-04-14", "anthropic/claude-sonnet-4-5", "openai/gpt-5-mini", "google/gemini-2.5-flash")
 TEE = "0x" + "ab" * 32
@@ -119,7 +118,7 @@ def bench(dsn: str, n: int, latency_ms: int, concurrency: int) -> None:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog=f"python -m {__spec__.name}", description=__doc__.splitlines()[0])
     p.add_argument("--dsn", default=os.environ.get("DATABASE_URL"), help="server URL (default $DATABASE_URL)")
     p.add_argument("--blobs", type=int, default=10_000)
     p.add_argument("--latency-ms", type=int, default=50)

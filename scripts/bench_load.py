@@ -26,6 +26,20 @@ from indexer.devnet.anvil import AnvilNode
 from indexer.devnet.anvil_client import AnvilClient as RpcClient
 from indexer.devnet.contracts import install_chain
 from indexer.devnet.plan import Emit, PlannedTx, call, event
+from indexer.roles import Role
+from indexer.tables import (
+    ApprovalRow,
+    BlockRow,
+    InferenceRow,
+    PaymentRow,
+    RawLogRow,
+    Row,
+    SettlementRow,
+    TeeEventRow,
+    TeeRow,
+    TransactionRow,
+    X402EventRow,
+)
 
 ERC20 = "OPG_ERC20_Base.json"
 UPTO_ABI = "x402UptoPermit2Proxy.json"
@@ -36,16 +50,16 @@ F4_ABI = "InferencePrecompile_0xF4.json"
 HUB_ABI = "InferenceHub.json"
 WF_ABI = "PriceHistoryInference_workflow.json"
 
-TOKEN = BASE.addresses_with_role("token")[0]
-UPTO = BASE.addresses_with_role("x402_upto")[0]
-EXACT = BASE.addresses_with_role("x402_exact")[0]
-PERMIT2 = BASE.addresses_with_role("permit2")[0]
+TOKEN = BASE.addresses_with_role(Role.TOKEN)[0]
+UPTO = BASE.addresses_with_role(Role.X402_UPTO)[0]
+EXACT = BASE.addresses_with_role(Role.X402_EXACT)[0]
+PERMIT2 = BASE.addresses_with_role(Role.PERMIT2)[0]
 PAY_TO = BASE.pay_to[0]
-REGISTRY = OPENGRADIENT.addresses_with_role("tee_registry")[0]
-RELAY = OPENGRADIENT.addresses_with_role("settlement_relay")[0]
-PRECOMPILE = OPENGRADIENT.addresses_with_role("inference_precompile")[0]
-HUB = OPENGRADIENT.addresses_with_role("inference_hub")[0]
-WORKFLOW = OPENGRADIENT.addresses_with_role("workflow")[0]
+REGISTRY = OPENGRADIENT.addresses_with_role(Role.TEE_REGISTRY)[0]
+RELAY = OPENGRADIENT.addresses_with_role(Role.SETTLEMENT_RELAY)[0]
+PRECOMPILE = OPENGRADIENT.addresses_with_role(Role.INFERENCE_PRECOMPILE)[0]
+HUB = OPENGRADIENT.addresses_with_role(Role.INFERENCE_HUB)[0]
+WORKFLOW = OPENGRADIENT.addresses_with_role(Role.WORKFLOW)[0]
 
 MAX_UINT = 2**256 - 1
 SESSION_CAP = 10**17
@@ -74,7 +88,7 @@ class ChainLoad:
 
     chain: ChainConfig
     blocks: list[list[PlannedTx]] = field(default_factory=list)
-    expect: dict[str, Counter[str]] = field(default_factory=dict)
+    expect: dict[type[Row], Counter[str]] = field(default_factory=dict)  # table -> measure (CHECKS) -> value
 
     @property
     def logs(self) -> int:
@@ -84,8 +98,11 @@ class ChainLoad:
     def txs(self) -> int:
         return sum(len(b) for b in self.blocks)
 
-    def add(self, table: str, **sums: int) -> None:
+    def add(self, table: type[Row], **sums: int) -> None:
         self.expect.setdefault(table, Counter()).update(sums)
+
+    def expected(self, table: type[Row], measure: str) -> int:
+        return self.expect.get(table, Counter())[measure]
 
 
 @dataclass
@@ -104,7 +121,7 @@ class Load:
 
 def _tx(load: ChainLoad, sender: str, to: str, data: bytes, emits: Sequence[Emit]) -> PlannedTx:
     n = len(emits)
-    load.add("raw_logs", rows=n, decoded=n)
+    load.add(RawLogRow, rows=n, decoded=n)
     return PlannedTx(0, sender, to, data, tuple(emits))
 
 
@@ -134,12 +151,12 @@ def _settle(rng: random.Random, load: ChainLoad, method: str) -> PlannedTx:
             p2612 = (MAX_UINT, deadline, rng.randbytes(32), rng.randbytes(32), 27)
             data = call(UPTO_ABI, "settleWithPermit", p2612, permit, amount, payer, witness, sig)
             emits.append(event(BASE, TOKEN, ERC20, "Approval", payer, PERMIT2, MAX_UINT))
-            load.add("approvals", rows=1, to_permit2=1, value_raw=MAX_UINT)
+            load.add(ApprovalRow, rows=1, to_permit2=1, value_raw=MAX_UINT)
     emits.append(event(BASE, TOKEN, ERC20, "Transfer", payer, PAY_TO, amount))
     emits.append(event(BASE, proxy, abi_file, done))
     upto = method != "exact"
     load.add(
-        "payments",
+        PaymentRow,
         rows=1,
         x402=1,
         amount_raw=amount,
@@ -147,14 +164,14 @@ def _settle(rng: random.Random, load: ChainLoad, method: str) -> PlannedTx:
         session_cap_raw=cap,
         with_facilitator=1 if upto else 0,
     )
-    load.add("x402_events", rows=1)
-    load.add("transactions", rows=1, with_input=1)
+    load.add(X402EventRow, rows=1)
+    load.add(TransactionRow, rows=1, with_input=1)
     return _tx(load, facilitator, proxy, data, emits)
 
 
 def _approve(rng: random.Random, load: ChainLoad) -> PlannedTx:
     owner = _addr(rng)
-    load.add("approvals", rows=1, to_permit2=1, value_raw=MAX_UINT)  # and no transaction row
+    load.add(ApprovalRow, rows=1, to_permit2=1, value_raw=MAX_UINT)  # and no transaction row
     emits = [event(BASE, TOKEN, ERC20, "Approval", owner, PERMIT2, MAX_UINT)]
     return _tx(load, owner, TOKEN, call(ERC20, "approve", PERMIT2, MAX_UINT), emits)
 
@@ -198,9 +215,9 @@ def _registrations(rng: random.Random, load: ChainLoad) -> list[PlannedTx]:
             REG_ABI, "registerTEEWithAttestation", rng.randbytes(600), rng.randbytes(65), rng.randbytes(300),
             PAY_TO, f"https://tee-{i}.bench.opengradient.ai", i % 2,
         )
-        load.add("tee_events", rows=1)
-        load.add("tees", rows=1)
-        load.add("transactions", rows=1, with_input=1)
+        load.add(TeeEventRow, rows=1)
+        load.add(TeeRow, rows=1)
+        load.add(TransactionRow, rows=1, with_input=1)
         emits = [event(OPENGRADIENT, REGISTRY, REG_ABI, "TEERegistered", tee_id, TEE_OWNER, i % 2)]
         out.append(_tx(load, TEE_OWNER, REGISTRY, data, emits))
     return out
@@ -209,23 +226,23 @@ def _registrations(rng: random.Random, load: ChainLoad) -> list[PlannedTx]:
 def _heartbeat(rng: random.Random, load: ChainLoad, ts: int) -> PlannedTx:
     tee_id = rng.choice(_TEE_IDS)
     signed = ts - rng.randint(1, 20)
-    load.add("tee_events", rows=1, heartbeats=1, heartbeat_timestamp=signed)
-    load.add("tees", heartbeats=1)  # no og.transactions row: no heartbeat column reads the transaction
+    load.add(TeeEventRow, rows=1, heartbeats=1, heartbeat_timestamp=signed)
+    load.add(TeeRow, heartbeats=1)  # no og.transactions row: no heartbeat column reads the transaction
     emits = [event(OPENGRADIENT, REGISTRY, REG_ABI, "HeartbeatReceived", tee_id, signed)]
     return _tx(load, RELAYER, REGISTRY, call(REG_ABI, "heartbeat", tee_id, signed, rng.randbytes(64)), emits)
 
 
 def _settlement(rng: random.Random, load: ChainLoad, ts: int) -> PlannedTx:
     blob = rng.randbytes(32).hex().encode()
-    load.add("transactions", rows=1)
+    load.add(TransactionRow, rows=1)
     if rng.random() < 0.1:
         tee_id, inp, out, sig = rng.choice(_TEE_IDS), rng.randbytes(32), rng.randbytes(32), rng.randbytes(65)
-        load.add("settlements", rows=1, inferences=1, individual=1)
+        load.add(SettlementRow, rows=1, inferences=1, individual=1)
         data = call(RELAY_ABI, "settleIndividual", tee_id, inp, out, ts, UPTO, blob, sig)
         emits = [event(OPENGRADIENT, RELAY, RELAY_ABI, "IndividualSettlement", tee_id, UPTO, inp, out, ts, blob, sig)]
     else:
         root, size = rng.randbytes(32), rng.randint(1, 20)
-        load.add("settlements", rows=1, inferences=size, batch=1)
+        load.add(SettlementRow, rows=1, inferences=size, batch=1)
         data = call(RELAY_ABI, "batchSettle", root, size, blob)
         emits = [event(OPENGRADIENT, RELAY, RELAY_ABI, "BatchSettlement", root, size, blob)]
     return _tx(load, RELAYER, RELAY, data, emits)
@@ -247,9 +264,14 @@ def _legacy_variants(rng: random.Random) -> Variants:
         for v in range(VARIANTS):
             iid, mode = rng.randbytes(16).hex(), rng.randrange(2)
             emits: list[Emit] = []
+            # ABI values of the style's request and response structs, its hub event and hub call
+            request: tuple[Any, ...]
+            response: tuple[Any, ...]
+            hub_args: tuple[Any, ...]
+            fn_args: tuple[Any, ...]
             if style.endswith("chat"):
                 model = f"openai/gpt-4.1-{v % 4}"
-                messages = [
+                messages: list[tuple[str, str, str, str, list[Any]]] = [
                     ("system", "You are a market analyst.", "", "", []),
                     ("user", f"Summarise the ETH market on day {v}.", "alice", "", []),
                 ]
@@ -305,8 +327,8 @@ _TEE_IDS = _tee_ids()
 def _legacy(rng: random.Random, load: ChainLoad, variants: Variants) -> PlannedTx:
     style = rng.choices([s for s, _ in LEGACY_STYLES], [w for _, w in LEGACY_STYLES])[0]
     to, data, emits = rng.choice(variants[style])
-    load.add("inferences", rows=1)  # the 0xF4 event; its hub / workflow echo is not counted twice
-    load.add("transactions", rows=1)
+    load.add(InferenceRow, rows=1)  # the 0xF4 event; its hub / workflow echo is not counted twice
+    load.add(TransactionRow, rows=1)
     return _tx(load, rng.choice(_USERS), to, data, emits)
 
 
@@ -352,7 +374,7 @@ def generate(n_logs: int, seed: int) -> Load:
 
     _fill(og, n_logs - int(n_logs * 0.6), n_blocks, og_tx)
     for chain in (base, og):
-        chain.add("blocks", with_logs=sum(1 for b in chain.blocks if b))
+        chain.add(BlockRow, with_logs=sum(1 for b in chain.blocks if b))
     return Load(base, og)
 
 
@@ -409,41 +431,82 @@ def mine(node: AnvilNode, load: ChainLoad) -> None:
 
 
 # --- ground truth ------------------------------------------------------------------------------
+# What check() measures of each table, composed of the declared names (indexer.tables): a column
+# the declarations do not hold fails at import. Each measure is compared with the sums the load
+# added under its name; ROWS counts a table's rows.
 
-CHECKS: dict[str, str] = {
-    "raw_logs": "select count(*) as rows, count(*) filter (where status = 'decoded') as decoded from og.raw_logs",
-    "transactions": "select count(*) as rows, count(input) as with_input from og.transactions",
-    "blocks": "select count(*) filter (where exists (select 1 from og.raw_logs r where r.chain_id = b.chain_id"
-    " and r.block_number = b.block_number)) as with_logs from og.blocks b",
-    "payments": "select count(*) as rows, count(*) filter (where is_x402) as x402, sum(amount_raw) as amount_raw,"
-    " coalesce(sum(settle_amount_raw), 0) as settle_amount_raw, sum(session_cap_raw) as session_cap_raw,"
-    " count(facilitator) as with_facilitator from og.payments",
-    "approvals": "select count(*) as rows, count(*) filter (where to_permit2) as to_permit2,"
-    " sum(value_raw) as value_raw from og.approvals",
-    "x402_events": "select count(*) as rows from og.x402_events",
-    "settlements": "select count(*) as rows, sum(inferences) as inferences,"
-    " count(*) filter (where kind = 'individual') as individual, count(*) filter (where kind = 'batch') as batch"
-    " from og.settlements",
-    "tee_events": "select count(*) as rows, count(*) filter (where event = 'HeartbeatReceived') as heartbeats,"
-    " coalesce(sum(heartbeat_timestamp), 0) as heartbeat_timestamp from og.tee_events",
-    "tees": "select count(*) as rows, sum(heartbeats) as heartbeats from og.tees",
-    "inferences": "select count(*) as rows from og.inferences",
+ROWS = "rows"
+Measure = tuple[str, str]  # (name, SQL aggregate over og.<table> t)
+
+
+def _rows() -> Measure:
+    return ROWS, "count(*)"
+
+
+def _sum(table: type[Row], column: str) -> Measure:
+    return column, f"coalesce(sum(t.{table.column(column)}), 0)"
+
+
+def _present(table: type[Row], column: str, name: str) -> Measure:
+    return name, f"count(t.{table.column(column)})"
+
+
+def _where(table: type[Row], column: str, name: str, equals: str | None = None) -> Measure:
+    """Rows whose boolean column is true, or whose column equals a constant."""
+    cond = f"t.{table.column(column)}" if equals is None else f"t.{table.column(column)} = '{equals}'"
+    return name, f"count(*) filter (where {cond})"
+
+
+def _with_logs() -> Measure:
+    """Blocks holding a raw log, joined on the block's key."""
+    on = " and ".join(f"r.{RawLogRow.column(k)} = t.{BlockRow.column(k)}" for k in BlockRow.KEY)
+    return "with_logs", f"count(*) filter (where exists (select 1 from og.{RawLogRow.TABLE} r where {on}))"
+
+
+CHECKS: dict[type[Row], tuple[Measure, ...]] = {
+    RawLogRow: (_rows(), _where(RawLogRow, "status", "decoded", equals="decoded")),
+    TransactionRow: (_rows(), _present(TransactionRow, "input", "with_input")),
+    BlockRow: (_with_logs(),),
+    PaymentRow: (
+        _rows(), _where(PaymentRow, "is_x402", "x402"), _sum(PaymentRow, "amount_raw"),
+        _sum(PaymentRow, "settle_amount_raw"), _sum(PaymentRow, "session_cap_raw"),
+        _present(PaymentRow, "facilitator", "with_facilitator"),
+    ),
+    ApprovalRow: (_rows(), _where(ApprovalRow, "to_permit2", "to_permit2"), _sum(ApprovalRow, "value_raw")),
+    X402EventRow: (_rows(),),
+    SettlementRow: (
+        _rows(), _sum(SettlementRow, "inferences"), _where(SettlementRow, "kind", "individual", equals="individual"),
+        _where(SettlementRow, "kind", "batch", equals="batch"),
+    ),
+    TeeEventRow: (
+        _rows(), _where(TeeEventRow, "event", "heartbeats", equals="HeartbeatReceived"),
+        _sum(TeeEventRow, "heartbeat_timestamp"),
+    ),
+    TeeRow: (_rows(), _sum(TeeRow, "heartbeats")),
+    InferenceRow: (_rows(),),
 }
 
 
+def check_sql(table: type[Row]) -> str:
+    return f"select {', '.join(f'{sql} as {name}' for name, sql in CHECKS[table])} from og.{table.TABLE} t"
+
+
 async def check(conn: asyncpg.Connection, load: Load) -> list[str]:
-    """Differences between the tables (both chains) and the load's ground truth; empty when equal."""
-    want: dict[str, Counter[str]] = {}
+    """Differences between the tables (both chains) and the load's ground truth; empty when equal.
+    A sum the load expects that no check measures is a difference too."""
+    want: dict[type[Row], Counter[str]] = {}
     for chain in load.chains:
         for table, sums in chain.expect.items():
             want.setdefault(table, Counter()).update(sums)
     problems: list[str] = []
-    for table, sql in CHECKS.items():
-        rec = await conn.fetchrow(sql)
+    for table, sums in want.items():
+        measured = {name for name, _ in CHECKS.get(table, ())}
+        problems += [f"{table.TABLE}.{k}: the load counts it, no check measures it" for k in sums if k not in measured]
+    for table in CHECKS:
+        rec = await conn.fetchrow(check_sql(table))
         assert rec is not None
-        got = {k: int(v or 0) for k, v in rec.items()}
         expected = want.get(table, Counter())
-        for k, v in got.items():
-            if v != expected[k]:
-                problems.append(f"{table}.{k}: tables hold {v}, the load has {expected[k]}")
+        for k, v in rec.items():
+            if int(v or 0) != expected[k]:
+                problems.append(f"{table.TABLE}.{k}: tables hold {int(v or 0)}, the load has {expected[k]}")
     return problems

@@ -7,7 +7,7 @@ ranges for the two addresses, then every transaction of those logs by hash in ba
 clients must return the same logs and transactions (checked). Prints wall time, this process's
 CPU, anvil's CPU, calls and HTTP requests per client (median of --runs, alternating clients).
 
-    .venv/bin/python scripts/bench_rpc_client.py [--blocks 500] [--txs-per-block 25] [--runs 3]
+    .venv/bin/python -m scripts.bench_rpc_client [--blocks 500] [--txs-per-block 25] [--runs 3]
 
 Figures are noisy on a shared machine: run it when the cores are otherwise idle.
 """
@@ -31,10 +31,11 @@ from indexer.devnet.anvil import AnvilNode, start_anvil
 from indexer.devnet.anvil_client import AnvilClient
 from indexer.devnet.contracts import install_chain
 from indexer.devnet.plan import PlannedTx, event
+from indexer.roles import Role
 from indexer.rpc import RpcClient
 
-TOKEN = BASE.addresses_with_role("token")[0]
-UPTO = BASE.addresses_with_role("x402_upto")[0]
+TOKEN = BASE.addresses_with_role(Role.TOKEN)[0]
+UPTO = BASE.addresses_with_role(Role.X402_UPTO)[0]
 GENESIS = 1767225600
 Client = Callable[[str, "Work"], Coroutine[Any, Any, "Run"]]
 TX_BATCH = 200  # transactions per HTTP batch, both clients (indexer.rpc's default max_batch)
@@ -155,7 +156,7 @@ def fmt(values: list[float], digits: int = 2) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog=f"python -m {__spec__.name}", description=__doc__.split("\n\n")[0])
     ap.add_argument("--blocks", type=int, default=500)
     ap.add_argument("--txs-per-block", type=int, default=25)
     ap.add_argument("--transfers-per-tx", type=int, default=3)

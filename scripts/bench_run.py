@@ -1,6 +1,6 @@
 """One measured pipeline run of the backfill benchmark, in its own process (so its peak RSS is its own).
 
-Usage: bench_run.py og|naive --dsn URL --og-url URL --base-url URL --span N|0 [--concurrency K]
+Usage: python -m scripts.bench_run og|naive --dsn URL --og-url URL --base-url URL --span N|0 [--concurrency K]
 Backfills both chains (OpenGradient, then Base) from block 0 to their heads into the given, already
 created database and prints one JSON object: logs, rows, blocks, wall_s, stage seconds, RPC calls by
 method, peak RSS (MiB) and the CPU seconds of this process and of its Postgres backends.
@@ -13,17 +13,11 @@ import asyncio
 import json
 import os
 import resource
-import sys
 import threading
 import time
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
-
 
 # The pipelines' modules are imported where they are used: the decode process re-imports this script
 # as its __main__ (spawn), and should load what `og-indexer backfill`'s does (indexer.entry), not
@@ -140,9 +134,9 @@ async def run_naive(args: argparse.Namespace) -> dict[str, Any]:
     # Imported here: eth-abi's import weighs on the og run's memory and on its decode process, which
     # re-imports this script as its __main__.
     import asyncpg
-    from bench_naive import naive_pipeline
 
     from indexer.rpc import RpcClient
+    from scripts.bench_naive import naive_pipeline
 
     conn = await asyncpg.connect(args.dsn)
     out: dict[str, Any] = {"logs": 0, "blocks": 0, "rpc_calls": {"eth_getLogs": 0},
@@ -169,7 +163,7 @@ async def run_naive(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog=f"python -m {__spec__.name}", description=__doc__.splitlines()[0])
     p.add_argument("pipeline", choices=["og", "naive"])
     p.add_argument("--dsn", required=True)
     p.add_argument("--og-url", required=True)

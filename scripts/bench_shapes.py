@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import random
 
-from bench_load import (
+from indexer.config import BASE, OPENGRADIENT
+from indexer.devnet.plan import PlannedTx, call, event
+from indexer.tables import BlockRow, InferenceRow, TransactionRow
+from scripts.bench_load import (
     ERC20,
     F4_ABI,
     PRECOMPILE,
@@ -27,9 +30,6 @@ from bench_load import (
     _registrations,
     _tx,
 )
-
-from indexer.config import BASE, OPENGRADIENT
-from indexer.devnet.plan import PlannedTx, call, event
 
 DENSE_BLOCKS = 2000
 TRANSFERS_PER_BLOCK = 40
@@ -50,8 +50,8 @@ def _completion(rng: random.Random, load: ChainLoad, user: str) -> PlannedTx:
     answer = " ".join(rng.choice(words) for _ in range(70))[:400]
     request = (rng.randrange(2), f"meta-llama/llama-{rng.randrange(3)}", prompt, 256, ["\n"], 70)
     emits = [event(OPENGRADIENT, PRECOMPILE, F4_ABI, "LLMCompletionEvent", rng.randbytes(16).hex(), request, (answer,))]
-    load.add("inferences", rows=1)
-    load.add("transactions", rows=1)
+    load.add(InferenceRow, rows=1)
+    load.add(TransactionRow, rows=1)
     return _tx(load, user, PRECOMPILE, call(F4_ABI, "runLLMCompletion", request), emits)
 
 
@@ -64,7 +64,7 @@ def dense_payload(seed: int, blocks: int = DENSE_BLOCKS) -> Load:
         base.blocks.append([_transfers(rng, base, TRANSFERS_PER_TX) for _ in range(txs)])
         og.blocks.append([_completion(rng, og, rng.choice(users)) for _ in range(COMPLETIONS_PER_BLOCK)])
     for chain in (base, og):
-        chain.add("blocks", with_logs=blocks)
+        chain.add(BlockRow, with_logs=blocks)
     return Load(base, og)
 
 
@@ -80,5 +80,5 @@ def sparse(seed: int, blocks: int, gap: int) -> Load:
         og.blocks.append([_heartbeat(rng, og, ts)] if marked else [])
         base.blocks.append([_transfers(rng, base, 1)] if marked else [])
     for chain in (base, og):
-        chain.add("blocks", with_logs=sum(1 for b in chain.blocks if b))
+        chain.add(BlockRow, with_logs=sum(1 for b in chain.blocks if b))
     return Load(base, og)

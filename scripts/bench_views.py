@@ -1,6 +1,6 @@
 """Benchmark every og view: build a large dataset in a scratch database, EXPLAIN ANALYZE each view.
 
-Usage: .venv/bin/python scripts/bench_views.py [--dsn URL] [--payments N] [--settlements N]
+Usage: .venv/bin/python -m scripts.bench_views [--dsn URL] [--payments N] [--settlements N]
        [--runs N] [--keep] [--reuse]
 
 The dataset (deterministic, SQL generate_series) spans 120 days ending 2026-06-30 12:00 UTC:
@@ -18,14 +18,10 @@ import json
 import os
 import sys
 import time
-from pathlib import Path
 
 import asyncpg
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from indexer import catalog, db, store  # noqa: E402
+from indexer import catalog, db, store
 
 DB_NAME = "og_bench_views"
 HEAD = "2026-06-30 12:00:00+00"
@@ -235,7 +231,7 @@ async def _bench(dsn: str, runs: int) -> list[tuple[str, int, float, float]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog=f"python -m {__spec__.name}", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--dsn",
         default=os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"),

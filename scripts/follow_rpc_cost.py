@@ -1,7 +1,7 @@
 """Measure what live following costs in RPC calls: per poll while the chain is idle, and per new block
 while it is busy (one block a second, each with an x402 payment). Starts its own anvil and database.
 
-    .venv/bin/python scripts/follow_rpc_cost.py [--seconds 20] [--database-url URL]
+    .venv/bin/python -m scripts.follow_rpc_cost [--seconds 20] [--database-url URL]
 """
 
 from __future__ import annotations
@@ -9,16 +9,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import sys
 import time
 import uuid
 from collections import Counter
 from dataclasses import replace
-from pathlib import Path
 
 import asyncpg
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from indexer import db, store
 from indexer.config import BASE, load_config
@@ -27,10 +23,11 @@ from indexer.devnet.anvil_client import AnvilClient as DevRpc
 from indexer.devnet.contracts import install_chain
 from indexer.devnet.plan import PlannedTx, event, mine_plan
 from indexer.follow import Follower, FollowOptions
+from indexer.roles import Role
 from indexer.rpc import RpcClient
 
-OPG = BASE.addresses_with_role("token")[0]
-UPTO = BASE.addresses_with_role("x402_upto")[0]
+OPG = BASE.addresses_with_role(Role.TOKEN)[0]
+UPTO = BASE.addresses_with_role(Role.X402_UPTO)[0]
 
 
 def _payment(ts: int, n: int) -> PlannedTx:
@@ -96,7 +93,7 @@ async def measure(seconds: float, server_dsn: str) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    ap = argparse.ArgumentParser(prog=f"python -m {__spec__.name}", description=__doc__.split("\n", 1)[0])
     ap.add_argument("--seconds", type=float, default=20.0, help="length of each phase")
     ap.add_argument(
         "--database-url",

@@ -83,7 +83,7 @@ def _tees(facts: Sequence[Fact], specs: Sequence[TeeSpec], end: int) -> tuple[Te
             enabled=h.toggles[-1][1] if h.toggles else True, heartbeats=len(h.beats),
             last_heartbeat_at=last.time if last else None,
             last_heartbeat_block=last.block if last else None,
-            last_heartbeat_timestamp=last.timestamp if last else None,
+            last_heartbeat_timestamp=last.heartbeat_timestamp if last else None,
             fate=fate[reg.tee_id], active_at_end=h.active_at(end),
         ))
     return tuple(out)

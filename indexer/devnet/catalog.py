@@ -10,7 +10,9 @@ from pathlib import Path
 
 from indexer.config import OPENGRADIENT
 from indexer.devnet.errors import DevnetError
+from indexer.devnet.records import mirrors
 from indexer.roles import Role
+from indexer.tables import ModelRow
 
 _B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 
@@ -26,6 +28,7 @@ def cid(label: str) -> str:
     return out
 
 
+@mirrors(ModelRow, truth_only=("listed",))  # og.models holds listed models only (listed_at: when)
 @dataclass(frozen=True)
 class Model:
     model: str  # provider/name for LLMs, CID for ONNX models

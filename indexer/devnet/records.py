@@ -1,9 +1,92 @@
-"""Ground-truth record types: one frozen dataclass per kind of on-chain fact the simulator made."""
+"""Ground-truth record types: one frozen dataclass per kind of on-chain fact the simulator made.
+
+A record that stands for rows of og tables says so with @mirrors: its fields are those tables'
+declared columns (indexer.tables, indexer.views), under the declared names, and may be None only
+where the column is nullable; the fields no table holds are listed as truth_only. Checked when the
+record is defined, so a column renamed in its declaration cannot drift from the truth.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import types
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from indexer.tables import (
+    ApprovalRow,
+    BatchPayloadRow,
+    IndividualPayloadRow,
+    InferenceRow,
+    PaymentRow,
+    RawLogRow,
+    Row,
+    SettlementRow,
+    TeeEventRow,
+    TeeRow,
+    TokenTransferRow,
+    X402EventRow,
+    table_columns,
+)
+from indexer.views import PayerFundingView
+
+# Where every on-chain fact is, as the truth file names it: its block's time (an ISO string) and
+# number. The tables' block_time and block_number hold them; the truth keeps its own short names.
+WHEN = ("time", "block")
+
+_R = TypeVar("_R")
+
+
+@dataclass(frozen=True)
+class Mirror:
+    """A truth record's tables and the fields of it that none of them holds."""
+
+    tables: tuple[type[Row], ...]
+    truth_only: frozenset[str]
+    absent_rows: bool
+
+
+MIRRORS: dict[type, Mirror] = {}  # every record declared with @mirrors
+
+
+def mirrors(
+    *tables: type[Row], truth_only: tuple[str, ...], absent_rows: bool = False
+) -> Callable[[type[_R]], type[_R]]:
+    """Declare a record's fields to be columns of `tables` (nullable where any of them is), but for
+    `truth_only`; raises TypeError at definition when a field is neither, or a truth_only field is a
+    column after all. absent_rows: the record also stands for a row that is not there (its column
+    fields are then None), so a field may be None whatever the column's nullability."""
+
+    def check(cls: type[_R]) -> type[_R]:
+        nullable: dict[str, bool] = {}
+        for table in tables:
+            for c in table_columns(table):
+                nullable[c.name] = nullable.get(c.name, False) or c.nullable
+        hints = typing.get_type_hints(cls)
+        names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        where = " / ".join(t.TABLE for t in tables)
+        for name in truth_only:
+            if name not in names:
+                raise TypeError(f"{cls.__name__}: truth_only names no field {name!r}")
+            if name in nullable:
+                raise TypeError(f"{cls.__name__}.{name} is a column of {where}, not truth_only")
+        for name in sorted(names - set(truth_only)):
+            if name not in nullable:
+                raise TypeError(f"{cls.__name__}.{name}: {where} declares no such column (list it in truth_only?)")
+            if _optional(hints[name]) and not nullable[name] and not absent_rows:
+                raise TypeError(f"{cls.__name__}.{name} may be None, the column of {where} may not")
+        MIRRORS[cls] = Mirror(tables, frozenset(truth_only), absent_rows)
+        return cls
+
+    return check
+
+
+def _optional(hint: Any) -> bool:
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        return type(None) in typing.get_args(hint)
+    return False
 
 
 def iso(ts: int) -> str:
@@ -15,6 +98,7 @@ def parse_iso(text: str) -> int:
     return int(datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp())
 
 
+@mirrors(PaymentRow, truth_only=WHEN)
 @dataclass(frozen=True)
 class Payment:
     """An OPG Transfer to a payTo address on Base; only is_x402 ones are payments."""
@@ -35,6 +119,7 @@ class Payment:
     session_cap_raw: str | None  # permit.permitted.amount
 
 
+@mirrors(ApprovalRow, truth_only=(*WHEN, "bundled"))
 @dataclass(frozen=True)
 class Approval:
     """An OPG Approval; bundled: emitted inside an x402 settleWithPermit transaction."""
@@ -49,6 +134,7 @@ class Approval:
     bundled: bool
 
 
+@mirrors(X402EventRow, truth_only=WHEN)
 @dataclass(frozen=True)
 class X402Event:
     time: str
@@ -61,6 +147,7 @@ class X402Event:
     reason: str | None
 
 
+@mirrors(SettlementRow, truth_only=WHEN)
 @dataclass(frozen=True)
 class Settlement:
     """kind: batch | individual | legacy_single | legacy_batch | legacy_metadata."""
@@ -81,6 +168,7 @@ class Settlement:
     trusted: bool
 
 
+@mirrors(InferenceRow, truth_only=WHEN)
 @dataclass(frozen=True)
 class Inference:
     """One log at 0xF4, InferenceHub or a workflow; model/mode of hub and workflow rows come from
@@ -99,18 +187,20 @@ class Inference:
     caller: str | None
 
 
+@mirrors(RawLogRow, truth_only=("chain", *WHEN))
 @dataclass(frozen=True)
 class Anomaly:
-    """A log at a watched address that must be kept raw: unknown_topic | decode_error."""
+    """A log at a watched address that must be kept raw; status: unknown_topic | decode_error."""
 
     chain: str
     time: str
     block: int
     address: str
-    kind: str
+    status: str
     topic0: str
 
 
+@mirrors(TeeEventRow, TeeRow, truth_only=WHEN)
 @dataclass(frozen=True)
 class TeeRegistration:
     time: str
@@ -123,6 +213,7 @@ class TeeRegistration:
     endpoint: str
 
 
+@mirrors(TeeRow, truth_only=WHEN)
 @dataclass(frozen=True)
 class TeeToggle:
     time: str
@@ -131,14 +222,21 @@ class TeeToggle:
     enabled: bool
 
 
+@mirrors(TeeEventRow, truth_only=WHEN)
 @dataclass(frozen=True)
 class Heartbeat:
     time: str
     block: int
     tee_id: str
-    timestamp: int
+    heartbeat_timestamp: int
 
 
+# kind names the payload table (walrus_batches | walrus_individual) and payload_status is its status
+# column (og.walrus_blobs has a status of its own: served says which); model is the payload's name
+# (og.walrus_individual.model_raw), leaf_tees a count of og.walrus_batch_leaves rows. An expired
+# blob has no payload row: its payload fields are None.
+@mirrors(IndividualPayloadRow, BatchPayloadRow, absent_rows=True,
+         truth_only=(*WHEN, "kind", "trusted", "served", "payload_status", "leaf_tees", "model"))
 @dataclass(frozen=True)
 class WalrusBlob:
     """The payload behind a relay settlement's blob id and what an indexer must make of it."""
@@ -167,6 +265,7 @@ Fact = (
 )
 
 
+@mirrors(TokenTransferRow, truth_only=WHEN)
 @dataclass(frozen=True)
 class TokenTransfer:
     """An OPG Transfer on Base (= a row of og.token_transfers); kind: mint | burn | transfer."""
@@ -180,6 +279,8 @@ class TokenTransfer:
     kind: str
 
 
+# The payer is the key of GroundTruth.funding; funded_amount_raw is raw units (the view: funded_opg).
+@mirrors(PayerFundingView, truth_only=("flow", "origin", "funded_amount_raw"))
 @dataclass(frozen=True)
 class PayerFunding:
     """Where an x402 payer's OPG came from, as the funding trace must report it (og.payer_funding).

@@ -28,7 +28,9 @@ from indexer.devnet.records import (
     TokenTransfer,
     WalrusBlob,
     X402Event,
+    mirrors,
 )
+from indexer.tables import TeeRow
 
 FORMAT = "og-devnet-ground-truth/1"
 HEARTBEAT_MAX_AGE = 1800  # registry default: a TEE is live if its last heartbeat is this recent
@@ -68,6 +70,7 @@ class Actors:
     legacy_users: tuple[str, ...]
 
 
+@mirrors(TeeRow, truth_only=("last_heartbeat_block", "last_heartbeat_timestamp", "fate", "active_at_end"))
 @dataclass(frozen=True)
 class Tee:
     tee_id: str

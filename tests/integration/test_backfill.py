@@ -180,8 +180,8 @@ async def test_backfill_matches_ground_truth_exactly(
         (r["block_number"], r["address"], r["status"], r["topic0"])
         for r in await pool.fetch("select * from og.raw_logs where status <> 'decoded'")
     )
-    assert got_raw == Counter((a.block, a.address, a.kind, a.topic0) for a in truth.anomalies)
-    assert {a.kind for a in truth.anomalies} == {"unknown_topic", "decode_error"}
+    assert got_raw == Counter((a.block, a.address, a.status, a.topic0) for a in truth.anomalies)
+    assert {a.status for a in truth.anomalies} == {"unknown_topic", "decode_error"}
 
     # every log of the window is in raw_logs, by contract role and event
     roles = {a: c.role for ch in (OPENGRADIENT, BASE) for c in ch.contracts for a in c.addresses}

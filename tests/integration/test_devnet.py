@@ -310,7 +310,7 @@ def test_anomalies_are_on_chain_at_watched_addresses(
     simulated: tuple[DevnetPair, GroundTruth],
 ) -> None:
     pair, truth = simulated
-    assert Counter((a.chain, a.kind) for a in truth.anomalies) == Counter(
+    assert Counter((a.chain, a.status) for a in truth.anomalies) == Counter(
         {("base", "unknown_topic"): 1, ("base", "decode_error"): 1,
          ("opengradient", "unknown_topic"): 1, ("opengradient", "decode_error"): 1})
     for a in truth.anomalies:
@@ -319,7 +319,7 @@ def test_anomalies_are_on_chain_at_watched_addresses(
         with AnvilClient(pair.urls[a.chain]) as rpc:
             logs = _logs(rpc, fromBlock=hex(a.block), toBlock=hex(a.block), address=a.address,
                          topics=[a.topic0])
-        if a.kind == "decode_error":
+        if a.status == "decode_error":
             assert any((len(g["data"]) - 2) // 2 % 32 != 0 for g in logs)
         else:
             assert len(logs) == 1

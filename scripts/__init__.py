@@ -1,0 +1,1 @@
+"""Benchmarks and measurements of og-indexer, run from the checkout as modules: `python -m scripts.bench`."""
