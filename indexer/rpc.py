@@ -14,7 +14,7 @@ import aiohttp
 import orjson
 
 from . import wire
-from .chain import Block, Log, Tx
+from .chain import Block, Log, Receipt, Tx
 from .config import redact_url
 from .errors import OgIndexerError
 
@@ -166,6 +166,31 @@ def parse_tx(raw: Any, tx_hash: str) -> Tx:
     if tx.hash != tx_hash:
         raise RetryableError(f"asked for transaction {tx_hash}, got {tx.hash}")
     return tx
+
+
+def parse_receipt(raw: Any, tx_hash: str) -> Receipt:
+    """The validated receipt asked for (its logs read as parse_log reads eth_getLogs answers, each of
+    this transaction and block), or RetryableError naming what is wrong; a receipt not found (null:
+    not mined, or reorged away) is one."""
+    if not isinstance(raw, dict):
+        raise RetryableError(f"receipt of {tx_hash} not found (answer {raw!r})")
+    logs = raw.get("logs")
+    if not isinstance(logs, list):
+        raise RetryableError(f"malformed answer: receipt of {tx_hash} has logs {logs!r}")
+    r = Receipt(
+        tx_hash=_hash(raw.get("transactionHash"), "receipt.transactionHash"),
+        block_number=_qty(raw.get("blockNumber"), "receipt.blockNumber"),
+        block_hash=_hash(raw.get("blockHash"), "receipt.blockHash"),
+        tx_index=_qty(raw.get("transactionIndex"), "receipt.transactionIndex"),
+        logs=tuple(parse_log(g) for g in logs),
+    )
+    if r.tx_hash != tx_hash:
+        raise RetryableError(f"asked for the receipt of {tx_hash}, got {r.tx_hash}")
+    where = (r.tx_hash, r.block_hash, r.block_number, r.tx_index)
+    for g in r.logs:
+        if (g.tx_hash, g.block_hash, g.block_number, g.tx_index) != where:
+            raise RetryableError(f"receipt of {tx_hash} holds log {g.log_index} of another transaction or block")
+    return r
 
 
 class RpcClient:
@@ -371,6 +396,22 @@ class RpcClient:
                 except wire.NotPlain:  # read the general way, which names what is wrong
                     raws = self._batch_results(method, base, len(chunk), self._json(body))
                     return {h: parse_tx(r, h) for h, r in zip(chunk, raws, strict=True)}
+
+            out.update(await self._with_retries(method, attempt))
+        return out
+
+    async def receipts(self, hashes: Iterable[str]) -> dict[str, Receipt]:
+        """Receipts of the transactions (eth_getTransactionReceipt, in batches like transactions),
+        each validated by parse_receipt."""
+        hs = sorted(set(hashes))
+        out: dict[str, Receipt] = {}
+        method = "eth_getTransactionReceipt"
+        for i in range(0, len(hs), self.max_batch):
+            chunk = hs[i : i + self.max_batch]
+
+            async def attempt(chunk: list[str] = chunk) -> dict[str, Receipt]:
+                raws = await self._batch_chunk(method, [[h] for h in chunk])
+                return {h: parse_receipt(r, h) for h, r in zip(chunk, raws, strict=True)}
 
             out.update(await self._with_retries(method, attempt))
         return out
