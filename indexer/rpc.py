@@ -84,6 +84,7 @@ def classify_error(method: str, error: Mapping[str, Any]) -> RpcError:
 class RpcStats:
     calls: Counter[str] = field(default_factory=Counter)  # by method, each batch element counted
     http_requests: int = 0
+    bytes_received: int = 0  # answer bodies, as read from the wire
     errors: Counter[str] = field(default_factory=Counter)
     retries: int = 0
 
@@ -251,6 +252,7 @@ class RpcClient:
         try:
             async with self._sess().post(url, data=payload, headers={"Content-Type": "application/json"}) as resp:
                 body = await resp.read()
+                self.stats.bytes_received += len(body)
                 if resp.status == 429 or resp.status >= 500:
                     raise RetryableError(f"HTTP {resp.status} from {redact_url(url)}")
                 if resp.status >= 400:

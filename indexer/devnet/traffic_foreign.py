@@ -33,7 +33,7 @@ def _token_event(name: str, *args: object) -> Emit:
     return Emit(LogSpec(FOREIGN_TOKEN, topics, data), f"foreign.{name}")
 
 
-def _settle(rng: random.Random, ts: int, payer: str, pay_to: str, method: str) -> PlannedTx:
+def foreign_settle(rng: random.Random, ts: int, payer: str, pay_to: str, method: str) -> PlannedTx:
     """One foreign facilitator transaction: the same calls and log order as OpenGradient's settles
     (traffic_base._settle_tx), in FOREIGN_TOKEN to a foreign payTo."""
     facilitator = rng.choice(FOREIGN_FACILITATORS)
@@ -75,12 +75,19 @@ def foreign_traffic(rng: random.Random, base_txs: list[PlannedTx], multiple: int
     times = sorted({t.ts for t in base_txs})
     if multiple <= 0 or not ours or not times:
         return []
-    merchants = [random_address(rng) for _ in range(MERCHANTS)]
-    payers = {m: [random_address(rng) for _ in range(PAYERS_PER_MERCHANT)] for m in merchants}
-    methods, weights = list(METHODS), list(METHODS.values())
-    txs = []
-    for _ in range(multiple * ours):
-        merchant = rng.choice(merchants)
-        method = rng.choices(methods, weights)[0]
-        txs.append(_settle(rng, rng.choice(times), rng.choice(payers[merchant]), merchant, method))
-    return txs
+    make = Merchants(rng)
+    return [make.settle(rng.choice(times)) for _ in range(multiple * ours)]
+
+
+class Merchants:
+    """The foreign merchants and their payers; settle() plans one of their settlements."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.merchants = [random_address(rng) for _ in range(MERCHANTS)]
+        self.payers = {m: [random_address(rng) for _ in range(PAYERS_PER_MERCHANT)] for m in self.merchants}
+
+    def settle(self, ts: int) -> PlannedTx:
+        merchant = self.rng.choice(self.merchants)
+        method = self.rng.choices(list(METHODS), list(METHODS.values()))[0]
+        return foreign_settle(self.rng, ts, self.rng.choice(self.payers[merchant]), merchant, method)
