@@ -423,7 +423,7 @@ def show_config(state: State) -> None:
         if c.pay_to:
             click.echo(f"  pay_to={', '.join(c.pay_to)}")
         for k in c.contracts:
-            watch = "" if k.watch else " (not watched)"
+            watch = " (not watched)" if not k.watch else " (logs from receipts)" if k.from_receipts else ""
             click.echo(f"  {k.name} [{k.role}]{watch}: {', '.join(k.addresses)}")
     click.echo(f"database: {redact_dsn(cfg.database_url) if cfg.database_url else 'embedded'}")
 

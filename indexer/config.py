@@ -22,6 +22,15 @@ ABI_DIR = data_dir("abis")
 
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 
+# Where a watched contract's logs come from (the `logs` key of a contract):
+# - "watch": eth_getLogs by its address, every log it emits;
+# - "receipts": only the logs it emits in the transactions whose receipts our rows read (rows.py,
+#   `reads_logs_of`). For a contract others use too, such as the x402 proxies every merchant settles
+#   through: what is fetched and stored then grows with OpenGradient's traffic, not with theirs.
+LOGS_WATCH = "watch"
+LOGS_RECEIPTS = "receipts"
+LOG_SOURCES = (LOGS_WATCH, LOGS_RECEIPTS)
+
 
 class ConfigError(OgIndexerError, ValueError):
     """The configuration is invalid; the message says which key and why."""
@@ -38,6 +47,17 @@ class Contract:
     start_block: int = 0
     end_block: int | None = None
     watch: bool = True  # False: known for calldata/ABI, but its logs are not fetched
+    logs: str = LOGS_WATCH  # LOGS_WATCH | LOGS_RECEIPTS: how a watched contract's logs are fetched
+
+    @property
+    def by_get_logs(self) -> bool:
+        """Its logs are fetched by eth_getLogs over its address (and it bounds where history begins)."""
+        return self.watch and self.logs == LOGS_WATCH
+
+    @property
+    def from_receipts(self) -> bool:
+        """Its logs are taken from the receipts of the transactions our rows read, never by address."""
+        return self.watch and self.logs == LOGS_RECEIPTS
 
 
 @dataclass(frozen=True)
@@ -60,6 +80,7 @@ class ChainConfig:
 
     @property
     def watched_addresses(self) -> tuple[str, ...]:
+        """Addresses whose logs are indexed, by eth_getLogs or from receipts."""
         return tuple(a for c in self.contracts if c.watch for a in c.addresses)
 
     def contract_for(self, address: str) -> Contract | None:
@@ -96,6 +117,7 @@ def _c(
     abi_files: list[str],
     *,
     watch: bool = True,
+    logs: str = LOGS_WATCH,
 ) -> Contract:
     return Contract(
         name=name,
@@ -103,6 +125,7 @@ def _c(
         addresses=tuple(a.lower() for a in addresses),
         abi_files=tuple(abi_files),
         watch=watch,
+        logs=logs,
     )
 
 
@@ -176,13 +199,17 @@ BASE = ChainConfig(
             Role.X402_UPTO,
             ["0x4020A4f3b7b90ccA423B9fabCc0CE57C6C240002"],
             ["x402UptoPermit2Proxy.json"],
+            logs=LOGS_RECEIPTS,
         ),
         _c(
             "x402_exact_proxy",
             Role.X402_EXACT,
             ["0x402085c248EeA27D92E8b30b2C58ed07f9E20001"],
             ["x402ExactPermit2Proxy.json"],
+            logs=LOGS_RECEIPTS,
         ),
+        # The x402 proxies (above) are shared by every x402 merchant on Base: their logs are read from
+        # the receipts of OpenGradient's payment transactions only (issue #17).
         # Permit2 emits nothing on witness transfers and is busy with every token on Base: not fetched.
         _c(
             "permit2",
@@ -265,7 +292,7 @@ _CHAIN_KEYS = {
     "bridges",
     "markets",
 }
-_CONTRACT_KEYS = {"addresses", "start_block", "end_block", "watch", "role", "abi_files"}
+_CONTRACT_KEYS = {"addresses", "start_block", "end_block", "watch", "logs", "role", "abi_files"}
 
 
 def _role(key: str, value: Any) -> Role:
@@ -310,6 +337,10 @@ def _apply_contracts(chain: ChainConfig, table: Mapping[str, Any]) -> tuple[Cont
             if not isinstance(spec["watch"], bool):
                 raise ConfigError(f"{key}.watch must be true or false")
             c = replace(c, watch=spec["watch"])
+        if "logs" in spec:
+            if spec["logs"] not in LOG_SOURCES:
+                raise ConfigError(f"{key}.logs must be one of {', '.join(repr(v) for v in LOG_SOURCES)}")
+            c = replace(c, logs=spec["logs"])
         known[name] = c
     return tuple(known.values())
 

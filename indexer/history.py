@@ -1,7 +1,9 @@
 """Where a chain's history begins: each watched contract's first block with code, found once by bisection.
 
 A watched address has no logs before its code exists, so a backfill or a follower that starts at the
-earliest first block of a chain's watched contracts skips nothing it could index. The first block
+earliest first block of a chain's watched contracts skips nothing it could index. Only contracts
+fetched by eth_getLogs count: one whose logs come from receipts (config `logs = "receipts"`, the
+x402 proxies) is read in the transactions of the others' logs, so it adds nothing before them. The first block
 is found by bisecting eth_getCode over block numbers (about log2(head) calls per contract, 26 on
 Base), stored in og.contract_starts, and never searched again. Where it cannot be found the chain
 starts where the configuration says (block 0 by default), and the reason is stored and shown:
@@ -118,7 +120,7 @@ async def stored(conn: store.Conn, chain: ChainConfig) -> HistoryStart | None:
         if c.start_block > 0
         else known.get(a, ContractStart(a, None, 0, NO_CODE, "not searched yet"))
         for c in chain.contracts
-        if c.watch
+        if c.by_get_logs
         for a in c.addresses
     ]
     return HistoryStart(chain.name, *_chain_start(chain, starts), tuple(starts))
@@ -129,7 +131,7 @@ async def resolve(rpc: RpcClient, conn: store.Conn, chain: ChainConfig, head: in
     known = await _known(conn, chain)
     starts: list[ContractStart] = []
     for c in chain.contracts:
-        if not c.watch:
+        if not c.by_get_logs:
             continue
         for a in c.addresses:
             s = known.get(a)
@@ -172,7 +174,7 @@ def apply(chain: ChainConfig, start: HistoryStart) -> ChainConfig:
 
     def contract(c: Contract) -> Contract:
         blocks = [firsts.get(a) for a in c.addresses]
-        if not c.watch or c.start_block > 0 or not blocks or any(b is None for b in blocks):
+        if not c.by_get_logs or c.start_block > 0 or not blocks or any(b is None for b in blocks):
             return c
         return replace(c, start_block=min(b for b in blocks if b is not None))
 

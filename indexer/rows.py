@@ -125,11 +125,15 @@ class Registration:
     reads_tx: event name (or EVERY_EVENT) -> which of those logs read their transaction (sender or
     calldata); only those transactions are fetched, as Shovel and Ponder fetch transaction data
     only for what uses it. reads_calldata_of: roles whose calls this handler decodes from the
-    transaction input; a transaction with a log of such a role keeps its input in og.transactions."""
+    transaction input; a transaction with a log of such a role keeps its input in og.transactions.
+    reads_logs_of: roles whose logs in the same transaction the rows of those logs read
+    (ctx.logs_by_tx); where such a role's contract takes its logs from receipts (config `logs =
+    "receipts"`), the transaction's receipt is fetched (receipt_reader)."""
 
     handler: Handler
     reads_tx: Mapping[str, LogFilter]
     reads_calldata_of: frozenset[Role]
+    reads_logs_of: frozenset[Role] = frozenset()
 
 
 HANDLERS: dict[Role, Registration] = {}
@@ -139,6 +143,7 @@ def handles(
     *roles: Role,
     reads_tx: Mapping[str, LogFilter] | None = None,
     reads_calldata_of: Iterable[Role] = (),
+    reads_logs_of: Iterable[Role] = (),
 ) -> Callable[[Handler], Handler]:
     """Register the decorated function as the handler of roles, with what its rows read."""
 
@@ -146,7 +151,9 @@ def handles(
         for role in roles:
             if role in HANDLERS or role in CONTEXT_ONLY:
                 raise TypeError(f"role {role} already has a handler or is context only")
-        registration = Registration(fn, dict(reads_tx or {}), frozenset(reads_calldata_of))
+        registration = Registration(
+            fn, dict(reads_tx or {}), frozenset(reads_calldata_of), frozenset(reads_logs_of)
+        )
         HANDLERS.update(dict.fromkeys(roles, registration))
         return fn
 
@@ -414,8 +421,8 @@ def _payer(ctx: _Context, log: Log) -> str:
     return tx.sender if tx is not None else ""
 
 
-# An inference's payer is its transaction's sender.
-@handles(Role.INFERENCE_PRECOMPILE, reads_tx={EVERY_EVENT: always})
+# An inference's payer is its transaction's sender; its caller, a workflow's log in the same transaction.
+@handles(Role.INFERENCE_PRECOMPILE, reads_tx={EVERY_EVENT: always}, reads_logs_of={Role.WORKFLOW})
 def _precompile(ctx: _Context, out: Rows, log: Log, contract: Contract, d: Decoded) -> None:
     spec = _PRECOMPILE_EVENTS.get(d.event.name)
     if spec is None:
@@ -446,7 +453,9 @@ def _precompile(ctx: _Context, out: Rows, log: Log, contract: Contract, d: Decod
     )
 
 
-@handles(Role.INFERENCE_HUB, Role.WORKFLOW, reads_tx={EVERY_EVENT: always})
+@handles(
+    Role.INFERENCE_HUB, Role.WORKFLOW, reads_tx={EVERY_EVENT: always}, reads_logs_of={Role.INFERENCE_PRECOMPILE}
+)
 def _echo(ctx: _Context, out: Rows, log: Log, contract: Contract, d: Decoded) -> None:
     """InferenceHub and workflow contracts echo the precompile's result in the same transaction: that
     inference is counted once, from the precompile event. A result with no precompile partner is kept
@@ -494,8 +503,9 @@ def _settle_context(
     return None, None, {}
 
 
-# A payment (a Transfer to a pay_to address) reads its sender and the x402 proxy's settle calldata.
-@handles(Role.TOKEN, reads_tx={"Transfer": to_pay_to}, reads_calldata_of=_X402_ROLES)
+# A payment (a Transfer to a pay_to address) reads its sender, the x402 proxy's settle calldata, and
+# the proxy's Settled* log in the same transaction (from the receipt: the proxies are shared).
+@handles(Role.TOKEN, reads_tx={"Transfer": to_pay_to}, reads_calldata_of=_X402_ROLES, reads_logs_of=_X402_ROLES)
 def _token(ctx: _Context, out: Rows, log: Log, contract: Contract, d: Decoded) -> None:
     a = d.args
     decimals = ctx.chain.token_decimals
@@ -578,12 +588,31 @@ def tx_reader(chain: ChainConfig) -> Callable[[Log], bool]:
     (before decoding), so the fetcher can skip the other transactions. A log whose event the ABIs in
     force do not know is kept raw, and the transaction is fetched anyway: redecode with a later ABI
     must find the context its row may read, without RPC."""
+    return _reader(chain, None)
+
+
+@cache
+def receipt_reader(chain: ChainConfig) -> Callable[[Log], bool]:
+    """A predicate: does this log's row read logs of its transaction that only the receipt brings,
+    those of a contract whose logs come from receipts (config `logs = "receipts"`)? The same test as
+    tx_reader, at the addresses whose handler reads logs of such a role (`reads_logs_of`); False
+    everywhere else and for a topic the ABIs do not know. So a receipt is fetched only for a
+    transaction that is fetched too: on Base, one per payment."""
+    sourced = frozenset(c.role for c in chain.contracts if c.from_receipts)
+    return _reader(chain, lambda registration: bool(registration.reads_logs_of & sourced))
+
+
+def _reader(chain: ChainConfig, applies: Callable[[Registration], bool] | None) -> Callable[[Log], bool]:
+    """tx_reader's predicate; with `applies`, False at every address whose handler it rejects."""
     known: dict[str, frozenset[str]] = {}  # address -> topic0s its ABIs know
     # address -> known topic0 whose rows may read the transaction -> which of its logs do
     reading: dict[str, dict[str, Callable[[Log], bool]]] = {}
+    outside: set[str] = set()  # addresses `applies` rejects
     for c in chain.contracts:
         events = event_map(c.abi_files)
         registration = HANDLERS.get(c.role)
+        if applies is not None and (registration is None or not applies(registration)):
+            outside.update(a for a in c.addresses if a not in known)
         reads_tx = registration.reads_tx if registration is not None else {}
         tests = {name: f(chain) for name, f in reads_tx.items()}
         every = tests.get(EVERY_EVENT)
@@ -591,11 +620,15 @@ def tx_reader(chain: ChainConfig) -> Callable[[Log], bool]:
         for a in c.addresses:
             known.setdefault(a, frozenset(events))
             reading.setdefault(a, wanted)
+    if applies is not None and not set(known) - outside:
+        return lambda log: False
 
     def reads(log: Log) -> bool:
+        if log.address in outside:
+            return False
         topic0 = log.topics[0] if log.topics else None
         if log.address not in known or topic0 not in known[log.address]:
-            return True  # undecodable here: keep its context for a later redecode
+            return applies is None  # undecodable here: keep its context for a later redecode
         test = reading[log.address].get(topic0) if topic0 is not None else None
         return test is not None and test(log)
 

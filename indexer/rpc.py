@@ -14,7 +14,7 @@ import aiohttp
 import orjson
 
 from . import wire
-from .chain import Block, Log, Tx
+from .chain import Block, Log, Receipt, Tx
 from .config import redact_url
 from .errors import OgIndexerError
 
@@ -84,6 +84,7 @@ def classify_error(method: str, error: Mapping[str, Any]) -> RpcError:
 class RpcStats:
     calls: Counter[str] = field(default_factory=Counter)  # by method, each batch element counted
     http_requests: int = 0
+    bytes_received: int = 0  # answer bodies, as read from the wire
     errors: Counter[str] = field(default_factory=Counter)
     retries: int = 0
 
@@ -168,6 +169,31 @@ def parse_tx(raw: Any, tx_hash: str) -> Tx:
     return tx
 
 
+def parse_receipt(raw: Any, tx_hash: str) -> Receipt:
+    """The validated receipt asked for (its logs read as parse_log reads eth_getLogs answers, each of
+    this transaction and block), or RetryableError naming what is wrong; a receipt not found (null:
+    not mined, or reorged away) is one."""
+    if not isinstance(raw, dict):
+        raise RetryableError(f"receipt of {tx_hash} not found (answer {raw!r})")
+    logs = raw.get("logs")
+    if not isinstance(logs, list):
+        raise RetryableError(f"malformed answer: receipt of {tx_hash} has logs {logs!r}")
+    r = Receipt(
+        tx_hash=_hash(raw.get("transactionHash"), "receipt.transactionHash"),
+        block_number=_qty(raw.get("blockNumber"), "receipt.blockNumber"),
+        block_hash=_hash(raw.get("blockHash"), "receipt.blockHash"),
+        tx_index=_qty(raw.get("transactionIndex"), "receipt.transactionIndex"),
+        logs=tuple(parse_log(g) for g in logs),
+    )
+    if r.tx_hash != tx_hash:
+        raise RetryableError(f"asked for the receipt of {tx_hash}, got {r.tx_hash}")
+    where = (r.tx_hash, r.block_hash, r.block_number, r.tx_index)
+    for g in r.logs:
+        if (g.tx_hash, g.block_hash, g.block_number, g.tx_index) != where:
+            raise RetryableError(f"receipt of {tx_hash} holds log {g.log_index} of another transaction or block")
+    return r
+
+
 class RpcClient:
     """Talks to one chain through one or more URLs; the first URL is preferred, the others take
     over on errors. Only idempotent reads are sent, so every call may be retried."""
@@ -226,6 +252,7 @@ class RpcClient:
         try:
             async with self._sess().post(url, data=payload, headers={"Content-Type": "application/json"}) as resp:
                 body = await resp.read()
+                self.stats.bytes_received += len(body)
                 if resp.status == 429 or resp.status >= 500:
                     raise RetryableError(f"HTTP {resp.status} from {redact_url(url)}")
                 if resp.status >= 400:
@@ -371,6 +398,22 @@ class RpcClient:
                 except wire.NotPlain:  # read the general way, which names what is wrong
                     raws = self._batch_results(method, base, len(chunk), self._json(body))
                     return {h: parse_tx(r, h) for h, r in zip(chunk, raws, strict=True)}
+
+            out.update(await self._with_retries(method, attempt))
+        return out
+
+    async def receipts(self, hashes: Iterable[str]) -> dict[str, Receipt]:
+        """Receipts of the transactions (eth_getTransactionReceipt, in batches like transactions),
+        each validated by parse_receipt."""
+        hs = sorted(set(hashes))
+        out: dict[str, Receipt] = {}
+        method = "eth_getTransactionReceipt"
+        for i in range(0, len(hs), self.max_batch):
+            chunk = hs[i : i + self.max_batch]
+
+            async def attempt(chunk: list[str] = chunk) -> dict[str, Receipt]:
+                raws = await self._batch_chunk(method, [[h] for h in chunk])
+                return {h: parse_receipt(r, h) for h, r in zip(chunk, raws, strict=True)}
 
             out.update(await self._with_retries(method, attempt))
         return out

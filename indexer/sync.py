@@ -17,11 +17,11 @@ import asyncpg
 
 from . import decodepool, store
 from .batch import EncodedRows
-from .chain import Block, Log, Tx
+from .chain import Block, Log, Receipt, Tx
 from .config import ChainConfig
 from .encode import decode_range, encode_rows, pack_fetched
 from .errors import OgIndexerError
-from .rows import build_rows, tx_reader
+from .rows import build_rows, receipt_reader, tx_reader
 from .rpc import RangeTooLarge, RetryableError, RpcClient, RpcError
 from .span import SpanControl, payload_bytes
 
@@ -79,11 +79,14 @@ def _young_objects_collected_rarely() -> Iterator[None]:
         gc.set_threshold(*before)
 
 
-def addresses_for(chain: ChainConfig, lo: int, hi: int) -> list[str]:
-    """Watched addresses whose contract's active block range overlaps [lo, hi]."""
+def addresses_for(chain: ChainConfig, lo: int, hi: int, *, from_receipts: bool = False) -> list[str]:
+    """Addresses fetched by eth_getLogs (or, with from_receipts, taken from receipts: config `logs`)
+    whose contract's active block range overlaps [lo, hi]."""
     out: list[str] = []
     for c in chain.contracts:
-        if not c.watch or c.start_block > hi or (c.end_block is not None and c.end_block < lo):
+        if not (c.from_receipts if from_receipts else c.by_get_logs):
+            continue
+        if c.start_block > hi or (c.end_block is not None and c.end_block < lo):
             continue
         out.extend(c.addresses)
     return sorted(set(out))
@@ -95,10 +98,15 @@ async def fetch_range(
     """Logs of [lo, hi] with the headers of their blocks (and of lo and hi, the seams) and the
     transactions their rows read (rows.tx_reader), checked against each other; an inconsistent
     answer is fetched again.
+    The logs of contracts whose logs come from receipts (config `logs = "receipts"`) are those in the
+    receipts of the transactions rows.receipt_reader names, fetched beside the transactions; so a
+    contract shared with others (the x402 proxies) costs what our own transactions hold, not theirs.
     With headers_from, every header from there to hi is fetched too and must chain by parent hash
     (the unfinalized window, where reorgs are detected)."""
     addresses = addresses_for(chain, lo, hi)
+    from_receipts = frozenset(addresses_for(chain, lo, hi, from_receipts=True))
     reads_tx = tx_reader(chain)
+    reads_receipt = receipt_reader(chain)
     problem: str | None = None
     for attempt in range(4):
         logs = await rpc.get_logs(addresses, lo, hi) if addresses else []
@@ -106,10 +114,13 @@ async def fetch_range(
         if headers_from is not None:
             wanted |= set(range(max(lo, headers_from), hi + 1))
         blocks = await rpc.blocks(wanted)
-        txs = await rpc.transactions({g.tx_hash for g in logs if reads_tx(g)})
-        problem = _inconsistency(logs, blocks, txs)
+        receipt_of = {g.tx_hash: g for g in logs if from_receipts and reads_receipt(g)}
+        txs, receipts = await asyncio.gather(
+            rpc.transactions({g.tx_hash for g in logs if reads_tx(g)}), rpc.receipts(receipt_of)
+        )
+        problem = _inconsistency(logs, blocks, txs) or _receipt_inconsistency(receipt_of, receipts)
         if problem is None:
-            return logs, blocks, txs
+            return _with_receipt_logs(logs, receipts, from_receipts), blocks, txs
         log.warning(
             "inconsistent_answer chain=%s from=%d to=%d attempt=%d problem=%s",
             chain.name,
@@ -135,6 +146,29 @@ def _inconsistency(logs: Sequence[Log], blocks: dict[int, Block], txs: dict[str,
         if tx is not None and (tx.block_hash != g.block_hash or tx.tx_index != g.tx_index):
             return f"transaction {g.tx_hash} is in block {tx.block_hash} index {tx.tx_index}, log says otherwise"
     return None
+
+
+def _receipt_inconsistency(logs_by_tx: dict[str, Log], receipts: dict[str, Receipt]) -> str | None:
+    """A receipt must be of the block (by hash) and position the log that asked for it says: one from
+    another block is an answer given across a reorg, never written."""
+    for h, g in logs_by_tx.items():
+        r = receipts.get(h)
+        if r is None:
+            return f"no receipt for transaction {h}"
+        if r.block_hash != g.block_hash or r.tx_index != g.tx_index:
+            return f"receipt of {h} is in block {r.block_hash} index {r.tx_index}, log says otherwise"
+    return None
+
+
+def _with_receipt_logs(logs: list[Log], receipts: dict[str, Receipt], addresses: frozenset[str]) -> list[Log]:
+    """The range's logs and the receipts' logs of the addresses, one each, in chain order."""
+    extra = [g for r in receipts.values() for g in r.logs if g.address in addresses]
+    if not extra:
+        return logs
+    merged = {(g.block_number, g.log_index): g for g in logs}
+    for g in extra:
+        merged.setdefault((g.block_number, g.log_index), g)
+    return [merged[k] for k in sorted(merged)]
 
 
 async def index_range(

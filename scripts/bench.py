@@ -4,6 +4,7 @@ Usage: .venv/bin/python -m scripts.bench [--logs 200000] [--runs 3] [--seed 42] 
        [--concurrency 2] [--dsn postgresql://postgres@127.0.0.1:5432/test] [--json results.json]
    or: .venv/bin/python -m scripts.bench --shapes real,dense-payload,sparse [--sweep 25,50,100,200,500,2000]
        [--provider] [--runs 3] ...   (the default-settings table, see shapes_main)
+   or: .venv/bin/python scripts/bench.py --foreign-x402 10 [--logs 20000] ...   (see foreign_main)
 
 Starts two anvil chains (10740, 8453) with emitters at the real addresses, mines the load of
 scripts/bench_load.py (about --logs logs, ~100 per block per chain), then per run backfills both
@@ -414,6 +415,77 @@ def shapes_table(args: argparse.Namespace, rows: list[dict[str, Any]], profile: 
     return "\n".join(lines)
 
 
+# --- foreign x402 traffic (issue #17) -------------------------------------------------------------
+
+
+async def _stored_rows(dsn: str) -> dict[str, int]:
+    from collections import Counter
+
+    from indexer.store import table_counts
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        out: Counter[str] = Counter()
+        for chain_id in (8453, 10740):
+            out.update(await table_counts(conn, chain_id))
+        out["blocks"] = await conn.fetchval("select count(*) from og.blocks")
+        return dict(out)
+    finally:
+        await conn.close()
+
+
+def foreign_main(args: argparse.Namespace) -> None:
+    """og-indexer on the real mix alone, then on the same mix with other merchants' x402 settlements
+    (same proxies, a USDC-like token) at --foreign-x402 times the mix's own in each Base block: eth_*
+    calls by method, bytes fetched and stored rows of both, with the difference. Each run is checked
+    against the mix's ground truth; fresh chains and databases for each, removed at the end."""
+    runs: dict[str, dict[str, Any]] = {}
+    for label, multiple in (("without", 0), ("with", args.foreign_x402)):
+        load = bench_load.generate(args.logs, args.seed)
+        added = bench_load.add_foreign_x402(load, multiple, args.seed)
+        nodes = start_chain_pair()
+        try:
+            mine_s = _mine(nodes, load)
+            with scratch_db(args.dsn) as dsn:
+                run = run_pipeline("og", dsn, nodes, args)
+                verify(dsn, load)
+                run["stored"] = asyncio.run(_stored_rows(dsn))
+        finally:
+            for n in nodes:
+                n.stop()
+        run["foreign_txs"], run["mine_s"] = added, mine_s
+        runs[label] = run
+        print(f"{label} foreign x402: {added:,} foreign settlements, {run['logs']:,} logs indexed in "
+              f"{run['wall_s']:.1f}s", file=sys.stderr)
+    print(foreign_table(args, runs["without"], runs["with"]))
+    if args.json:
+        args.json.write_text(json.dumps({"config": {k: str(v) for k, v in vars(args).items()}, **runs}, indent=2))
+
+
+def foreign_table(args: argparse.Namespace, alone: dict[str, Any], crowded: dict[str, Any]) -> str:
+    def line(name: str, a: int, b: int) -> str:
+        diff = (b - a) / a if a else (0.0 if b == a else float("inf"))
+        return f"  {name:<28}{a:>14,}{b:>14,}{diff:>+10.1%}"
+
+    lines = [
+        f"og-indexer on the real mix ({args.logs:,} logs, seed {args.seed}, span {args.span}, concurrency "
+        f"{args.concurrency}) without and with foreign x402 traffic at {args.foreign_x402}x "
+        f"({crowded['foreign_txs']:,} settlements through the same proxies)",
+        f"  {'':<28}{'without':>14}{'with':>14}{'diff':>10}",
+    ]
+    methods = sorted(m for m in alone["rpc_calls"].keys() | crowded["rpc_calls"].keys() if m.startswith("eth_"))
+    for m in methods:
+        lines.append(line(m, alone["rpc_calls"].get(m, 0), crowded["rpc_calls"].get(m, 0)))
+    lines.append(line("eth_* calls", sum(alone["rpc_calls"].get(m, 0) for m in methods),
+                      sum(crowded["rpc_calls"].get(m, 0) for m in methods)))
+    lines.append(line("bytes fetched", alone["rpc_bytes"], crowded["rpc_bytes"]))
+    for t in sorted(alone["stored"].keys() | crowded["stored"].keys()):
+        lines.append(line(f"rows: {t}", alone["stored"].get(t, 0), crowded["stored"].get(t, 0)))
+    lines.append(line("rows stored", sum(alone["stored"].values()), sum(crowded["stored"].values())))
+    lines.append("target: eth_* calls and stored rows within 5 % of the run without; ground truth equal on both.")
+    return "\n".join(lines)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(prog=f"python -m {__spec__.name}", description=__doc__.splitlines()[0])
     p.add_argument("--logs", type=int, default=200_000, help="logs to generate (default 200000)")
@@ -435,9 +507,15 @@ def main() -> None:
                    "and rate limit (bench_provider.Profile)")
     p.add_argument("--sparse-blocks", type=int, default=4000,
                    help="blocks per chain of the sparse shape (default 4000: anvil_mine slows down as the chain grows)")
+    p.add_argument("--foreign-x402", type=int, default=0, metavar="N",
+                   help="instead of the table above: og-indexer on the real mix without and with other merchants' "
+                   "x402 settlements at N times its own (issue #17), calls, bytes and rows compared (default 0: off)")
     args = p.parse_args()
     if args.logs < 1000 or args.runs < 1:
         p.error("--logs must be >= 1000 and --runs >= 1")
+    if args.foreign_x402 > 0:
+        foreign_main(args)
+        return
     if args.shapes:
         shapes_main(args)
         return

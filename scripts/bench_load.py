@@ -89,6 +89,9 @@ class ChainLoad:
     chain: ChainConfig
     blocks: list[list[PlannedTx]] = field(default_factory=list)
     expect: dict[type[Row], Counter[str]] = field(default_factory=dict)  # table -> measure (CHECKS) -> value
+    # Block index -> other people's transactions mined in that block after the load's own (foreign
+    # x402 traffic): not part of the load's logs, transactions or ground truth.
+    background: dict[int, list[PlannedTx]] = field(default_factory=dict)
 
     @property
     def logs(self) -> int:
@@ -403,7 +406,7 @@ def mine(node: AnvilNode, load: ChainLoad) -> None:
                 floor = mine_empty(b)
                 empty = 0
             batch = []
-            for t in block:
+            for t in [*block, *load.background.get(b, ())]:
                 tx = {
                     "from": t.sender, "to": t.to, "data": "0x" + t.input.hex(), "gas": hex(t.gas),
                     "gasPrice": "0x0", "value": "0x0", "nonce": hex(nonce[t.sender]),
@@ -421,13 +424,29 @@ def mine(node: AnvilNode, load: ChainLoad) -> None:
             counts += rpc.batch(
                 [("eth_getBlockTransactionCountByNumber", [hex(k)]) for k in range(lo, min(n, lo + 999) + 1)]
             )
-        want = [len(b) for b in load.blocks]
+        want = [len(b) + len(load.background.get(i, ())) for i, b in enumerate(load.blocks)]
         got = [int(c, 16) for c in counts]
         if got != want:
             bad = next(i for i, (g, w) in enumerate(zip(got, want, strict=True)) if g != w)
             raise RuntimeError(f"{load.chain.name}: block {bad + 1} holds {got[bad]} transactions, planned {want[bad]}")
 
 
+
+
+def add_foreign_x402(load: Load, multiple: int, seed: int) -> int:
+    """Other merchants' x402 settlements (indexer.devnet.traffic_foreign: same proxies, a USDC-like
+    token, their own payTo and facilitators), `multiple` per settlement of the load in each Base
+    block, mined in that block; the ground truth does not change. Returns how many were added."""
+    from indexer.devnet.traffic_foreign import Merchants
+
+    merchants = Merchants(random.Random(f"{seed}/foreign"))
+    added = 0
+    for b, block in enumerate(load.base.blocks):
+        ours = sum(1 for t in block if t.to in (UPTO, EXACT))
+        if ours and multiple > 0:
+            load.base.background[b] = [merchants.settle(GENESIS + 2 * (b + 1)) for _ in range(multiple * ours)]
+            added += len(load.base.background[b])
+    return added
 
 
 # --- ground truth ------------------------------------------------------------------------------

@@ -116,7 +116,7 @@ async def run_og(args: argparse.Namespace) -> dict[str, Any]:
     if args.fixed_span:
         _fix_spans()
     pool = await create_pool(args.dsn)
-    out: dict[str, Any] = {"logs": 0, "rows": 0, "blocks": 0, "rpc_calls": {}, "http_requests": 0,
+    out: dict[str, Any] = {"logs": 0, "rows": 0, "blocks": 0, "rpc_calls": {}, "http_requests": 0, "rpc_bytes": 0,
                            "stages_s": {"fetch": 0.0, "decode": 0.0, "write": 0.0}, "get_logs_min": 0}
     try:
         async with pool.acquire() as conn:
@@ -136,6 +136,7 @@ async def run_og(args: argparse.Namespace) -> dict[str, Any]:
                 for method, n in rpc.stats.calls.items():
                     out["rpc_calls"][method] = out["rpc_calls"].get(method, 0) + n
                 out["http_requests"] += rpc.stats.http_requests
+                out["rpc_bytes"] += rpc.stats.bytes_received
         out["wall_s"] = time.perf_counter() - started
         out["pg_cpu_s"] = await _backend_cpu_s(pool)
     finally:

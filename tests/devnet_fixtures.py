@@ -43,10 +43,12 @@ class DevnetPair:
                 install_chain(rpc)
 
     def simulate(self, days: int = 2, seed: int = 42, start: str = DEFAULT_START,
-                 anomalies: bool = True) -> GroundTruth:
-        """Reset both nodes, mine a simulation on them, return its ground truth."""
+                 anomalies: bool = True, foreign_x402: int = 0) -> GroundTruth:
+        """Reset both nodes, mine a simulation on them (foreign_x402: other merchants' x402
+        settlements per OpenGradient one), return its ground truth."""
         self.reset()
-        return simulate(self.og.url, self.base.url, days, seed, start, anomalies=anomalies)
+        return simulate(self.og.url, self.base.url, days, seed, start, anomalies=anomalies,
+                        foreign_x402=foreign_x402)
 
     def stop(self) -> None:
         for node in (self.og, self.base):

@@ -53,3 +53,10 @@ BRIDGE_RELAYER = label_address("bridge-relayer")  # sends the bridge's mints (Tr
 FUNDING_INSIDERS = (TREASURY, FAUCET)
 FUNDING_MARKETS = (DEX_POOL,)
 FUNDING_CONTRACTS = (DEX_POOL, DISPERSER)  # emitter code at these on Base
+
+# Base: other merchants' x402 traffic (issue #17). They settle through the same upto and exact proxies
+# as OpenGradient, in a USDC-like token of 6 decimals (emitter code at its address), to their own
+# payTo addresses, sent by their own facilitators. None of it is OpenGradient's.
+FOREIGN_TOKEN = label_address("foreign-usdc")
+FOREIGN_TOKEN_DECIMALS = 6
+FOREIGN_FACILITATORS = tuple(label_address(f"foreign-facilitator-{i}") for i in range(1, 4))

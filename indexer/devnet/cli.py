@@ -111,8 +111,12 @@ def status_cmd() -> None:
               help="anvil_reset both nodes first (needed when they already hold a simulation).")
 @click.option("--anomalies/--no-anomalies", default=True, show_default=True,
               help="Also emit logs an indexer must keep raw (unknown topic0, undecodable data).")
+@click.option("--foreign-x402", type=click.IntRange(0, 100), default=1, show_default=True,
+              envvar="DEVNET_FOREIGN_X402", show_envvar=True,
+              help="Other merchants' x402 settlements through the same proxies (in a USDC-like token), "
+                   "per OpenGradient settlement; not OpenGradient's, so not in the ground truth.")
 def simulate_cmd(days: int, seed: int, start: str, out: Path, og_url: str | None,
-                 base_url: str | None, reset: bool, anomalies: bool) -> None:
+                 base_url: str | None, reset: bool, anomalies: bool, foreign_x402: int) -> None:
     """Mine simulated OpenGradient traffic on both nodes and write the ground truth."""
     began = time.monotonic()
     try:
@@ -120,7 +124,7 @@ def simulate_cmd(days: int, seed: int, start: str, out: Path, og_url: str | None
             urls = devnet_urls()
             og_url, base_url = og_url or urls["opengradient"], base_url or urls["base"]
         truth = simulate(og_url, base_url, days, seed, start, anomalies=anomalies, reset=reset,
-                         blob_dir=out.parent / "walrus")
+                         blob_dir=out.parent / "walrus", foreign_x402=foreign_x402)
         truth.write(out)
         listed = [{"model": m.model, "kind": m.kind, "source": f"devnet-{m.source}"} for m in truth.catalog if m.listed]
         (out.parent / "catalog.json").write_text(json.dumps(listed, indent=1) + "\n")
@@ -138,6 +142,8 @@ def simulate_cmd(days: int, seed: int, start: str, out: Path, og_url: str | None
                f"inferences; legacy inferences "
                f"{sum(1 for i in truth.inferences if i.source == 'precompile')}; "
                f"TEEs {len(truth.tees)}")
+    click.echo(f"  foreign x402: {foreign_x402}x OpenGradient's settlements by other merchants, in its Base "
+               "blocks (not in the ground truth)")
     served = sum(1 for b in truth.walrus.blobs if b.served)
     click.echo(f"  walrus payloads {served} in {out.parent / 'walrus'} "
                f"({len(truth.walrus.blobs) - served} expired)")

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from eth_abi.abi import encode as abi_encode
 
 from indexer.config import BASE, OPENGRADIENT, ChainConfig
-from indexer.devnet.actors import FUNDING_CONTRACTS
+from indexer.devnet.actors import FOREIGN_TOKEN, FUNDING_CONTRACTS
 from indexer.devnet.catalog import WORKFLOW_MODELS
 from indexer.devnet.emitter import install
 from indexer.devnet.errors import DevnetError
@@ -37,6 +37,7 @@ def install_chain(rpc: AnvilClient) -> ChainConfig:
     if chain is None:
         raise DevnetError(f"{rpc.url} has chain id {chain_id}; the devnet knows "
                           f"{', '.join(f'{c.name} ({i})' for i, c in CHAINS.items())}")
-    extra = FUNDING_CONTRACTS if chain_id == BASE.chain_id else ()  # the pool and the disperser
+    # Base: the funding pool and disperser, and the foreign merchants' token
+    extra = (*FUNDING_CONTRACTS, FOREIGN_TOKEN) if chain_id == BASE.chain_id else ()
     install(rpc, contract_addresses(chain) + extra, static_returns(chain))
     return chain

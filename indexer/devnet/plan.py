@@ -119,17 +119,23 @@ def dry_run(txs: Sequence[PlannedTx], extra_times: Sequence[int] = (), head: int
     return Mined(block_of, head + 1, head + len(times), len(txs), sum(len(t.emits) for t in txs))
 
 
-def mine_plan(rpc: AnvilClient, txs: Sequence[PlannedTx], extra_times: Sequence[int] = ()) -> Mined:
+def mine_plan(rpc: AnvilClient, txs: Sequence[PlannedTx], extra_times: Sequence[int] = (),
+              background: Sequence[PlannedTx] = ()) -> Mined:
     """Send every tx (in order, explicit nonces) and mine one block per distinct timestamp.
 
     Transactions are sent one by one: anvil runs the calls of a JSON-RPC batch concurrently, which
-    would make the order inside a block nondeterministic. Raises DevnetError when the chain is not
-    empty-enough (time must move forward) or when the logs read back differ from the plan.
+    would make the order inside a block nondeterministic. `background` transactions (other people's
+    traffic) go into blocks the plan already has, after the plan's own, so no block number or log
+    index of the plan moves; the Mined counts are the plan's alone. Raises DevnetError when the chain
+    is not empty-enough (time must move forward) or when the logs read back differ from the plan.
     """
     ordered = sorted(txs, key=lambda t: t.ts)  # stable: generation order within a block
     times = sorted({t.ts for t in ordered} | set(extra_times))
     if not times:
         raise DevnetError("nothing to mine")
+    stray = {t.ts for t in background} - set(times)
+    if stray:
+        raise DevnetError(f"background transactions at {len(stray)} block time(s) the plan does not have")
     head = int(rpc.call("eth_blockNumber"), 16)
     head_ts = int(rpc.call("eth_getBlockByNumber", [_h(head), False])["timestamp"], 16)
     if times[0] <= head_ts and head == 0:
@@ -142,11 +148,12 @@ def mine_plan(rpc: AnvilClient, txs: Sequence[PlannedTx], extra_times: Sequence[
             f"{rpc.url}: head block {head} is at {head_ts}, not before the first simulated block "
             f"({times[0]}); reset the node (`devnet down && devnet up`, or simulate --reset)"
         )
-    senders = sorted({t.sender for t in ordered})
+    every = [*ordered, *sorted(background, key=lambda t: t.ts)]
+    senders = sorted({t.sender for t in every})
     counts = rpc.batch([("eth_getTransactionCount", [s, "pending"]) for s in senders])
     nonce = {s: int(c, 16) for s, c in zip(senders, counts, strict=True)}
     by_time: dict[int, list[PlannedTx]] = {}
-    for t in ordered:
+    for t in every:
         by_time.setdefault(t.ts, []).append(t)
     mined = dry_run(ordered, extra_times, head)
     for ts in times:
@@ -159,7 +166,7 @@ def mine_plan(rpc: AnvilClient, txs: Sequence[PlannedTx], extra_times: Sequence[
                 raise DevnetError(f"{rpc.url}: tx at {ts} from {t.sender} to {t.to}: {e}") from e
             nonce[t.sender] += 1
         rpc.call("evm_mine", [ts])
-    _verify(rpc, mined, ordered, times)
+    _verify(rpc, mined, every, times)
     return mined
 
 

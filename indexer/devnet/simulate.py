@@ -25,6 +25,7 @@ from indexer.devnet.payloads import Payloads
 from indexer.devnet.plan import Emit, Mined, PlannedTx, call, event, mine_plan
 from indexer.devnet.records import Anomaly, PayerFunding, iso
 from indexer.devnet.traffic_base import base_traffic
+from indexer.devnet.traffic_foreign import foreign_traffic
 from indexer.devnet.traffic_funding import funding_traffic, with_funding
 from indexer.devnet.traffic_og import (
     legacy_inference_traffic,
@@ -114,6 +115,8 @@ class Traffic:
     legacy_users: tuple[str, ...]
     blobs: dict[str, bytes] = field(default_factory=dict)  # Walrus payloads the aggregator serves
     funding: dict[str, PayerFunding] = field(default_factory=dict)  # expected trace per payer
+    # Other merchants' x402 settlements on Base, in OpenGradient's blocks; no fact, not in the truth.
+    foreign_txs: list[PlannedTx] = field(default_factory=list)
 
     @property
     def end(self) -> int:
@@ -125,9 +128,10 @@ class Traffic:
         return [self.end - 60]
 
 
-def plan_traffic(days: int, seed: int, start: str = DEFAULT_START, anomalies: bool = True
-                 ) -> Traffic:
-    """The transactions of both chains for `days` UTC days from `start` (pure, deterministic)."""
+def plan_traffic(days: int, seed: int, start: str = DEFAULT_START, anomalies: bool = True,
+                 foreign_x402: int = 0) -> Traffic:
+    """The transactions of both chains for `days` UTC days from `start` (pure, deterministic), with
+    foreign_x402 other merchants' settlements per OpenGradient one on Base (traffic_foreign)."""
     if not 1 <= days <= MAX_DAYS:
         raise DevnetError(f"days must be between 1 and {MAX_DAYS}, got {days}")
     t0 = parse_start(start)
@@ -147,8 +151,9 @@ def plan_traffic(days: int, seed: int, start: str = DEFAULT_START, anomalies: bo
     base_txs = base_traffic(random.Random(f"{seed}/base"), t0, days, demand, anomalies)
     funding_txs, funding = funding_traffic(random.Random(f"{seed}/funding"), t0, demand)
     users = tuple(sorted({t.sender for t in legacy}))
+    foreign = foreign_traffic(random.Random(f"{seed}/foreign"), base_txs, foreign_x402)
     return Traffic(seed, t0, days, anomalies, og_txs, base_txs + funding_txs, specs, demand, users, payloads.served,
-                   funding)
+                   funding, foreign)
 
 
 def simulate(
@@ -161,14 +166,17 @@ def simulate(
     anomalies: bool = True,
     reset: bool = False,
     blob_dir: Path | None = None,
+    foreign_x402: int = 0,
 ) -> GroundTruth:
     """Generate `days` UTC days of traffic from `start`, mine it on both nodes, return the truth.
 
     The nodes' heads must be older than `start` (fresh `devnet up` nodes are), or pass reset=True
     to anvil_reset them first. Same arguments on fresh nodes give byte-identical truth. blob_dir:
     where the Walrus payloads go (one file per blob id, what the aggregator stand-in serves).
+    foreign_x402: other merchants' x402 settlements per OpenGradient one, mined in OpenGradient's
+    Base blocks; the truth is the same whatever it is.
     """
-    traffic = plan_traffic(days, seed, start, anomalies)
+    traffic = plan_traffic(days, seed, start, anomalies, foreign_x402)
     if blob_dir is not None:
         write_blobs(traffic.blobs, blob_dir)
     final = traffic.final_times
@@ -178,7 +186,7 @@ def simulate(
         try:
             with ThreadPoolExecutor(2) as pool:
                 og_job = pool.submit(mine_plan, og_rpc, traffic.og_txs, final)
-                base_job = pool.submit(mine_plan, base_rpc, traffic.base_txs, final)
+                base_job = pool.submit(mine_plan, base_rpc, traffic.base_txs, final, traffic.foreign_txs)
                 og_mined, base_mined = og_job.result(), base_job.result()
         finally:
             base_rpc.close()

@@ -139,24 +139,25 @@ def base_traffic(
         ts = start + rng.randrange(1, (end - start) // 60) * 60
         txs.append(_transfer_tx(ts, sender, PAY_TO, rng.randint(10**15, 5 * 10**17)))
     if anomalies:
-        txs += _anomalies(rng, start, end)
+        txs += _anomalies(rng, start, end, txs)
     return txs
 
 
-def _anomalies(rng: random.Random, start: int, end: int) -> list[PlannedTx]:
-    """A Transfer whose data is too short (decode error) and an unknown event at the upto proxy."""
+def _anomalies(rng: random.Random, start: int, end: int, txs: list[PlannedTx]) -> list[PlannedTx]:
+    """A Transfer whose data is too short (decode error), and an unknown event the upto proxy emits
+    in one of OpenGradient's settle transactions (the proxies' logs are read from the receipts of
+    OpenGradient's payments only, so that is where an unknown one can be met)."""
     ts1 = start + rng.randrange(1, (end - start) // 60) * 60
-    ts2 = start + rng.randrange(1, (end - start) // 60) * 60
     sender, to = random_address(rng), random_address(rng)
     transfer = event(BASE, TOKEN, ERC20, "Transfer", sender, to, 1)
     bad = LogSpec(TOKEN, transfer.log.topics, b"\x01\x02\x03\x04\x05")
     unknown_topic = keccak(text="DevnetUnknownEvent(uint256)")
     unknown = LogSpec(UPTO, (unknown_topic,), (7).to_bytes(32, "big"))
+    settle = rng.choice([t for t in txs if t.to == UPTO])
+    settle.emits = (*settle.emits, Emit(unknown, "anomaly.unknown_topic"))
+    settle.facts.append(Anomaly("base", iso(settle.ts), 0, UPTO, "unknown_topic", "0x" + unknown_topic.hex()))
     return [
         PlannedTx(ts1, sender, TOKEN, call(ERC20, "transfer", to, 1),
                   (Emit(bad, "anomaly.decode_error"),),
                   [Anomaly("base", iso(ts1), 0, TOKEN, "decode_error", "0x" + bad.topics[0].hex())]),
-        PlannedTx(ts2, sender, UPTO, b"",
-                  (Emit(unknown, "anomaly.unknown_topic"),),
-                  [Anomaly("base", iso(ts2), 0, UPTO, "unknown_topic", "0x" + unknown_topic.hex())]),
     ]

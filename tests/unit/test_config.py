@@ -103,3 +103,18 @@ def test_funding_labels_come_from_the_base_table_and_bad_addresses_are_named(tmp
     f.write_text('[chains.base]\nbridges = ["0x12"]\n')
     with pytest.raises(ConfigError, match=r"chains\.base\.bridges: '0x12' is not a 20-byte 0x address"):
         load_config(f, {})
+
+
+def test_the_x402_proxies_take_their_logs_from_receipts_and_toml_can_say_otherwise(tmp_path: Path) -> None:
+    base = load_config(None, {}).chain("base")
+    by_role = {c.role: c for c in base.contracts}
+    assert by_role["x402_upto"].from_receipts and by_role["x402_exact"].from_receipts
+    assert by_role["token"].by_get_logs and not by_role["token"].from_receipts
+    assert not by_role["permit2"].by_get_logs and not by_role["permit2"].from_receipts  # not watched at all
+    f = tmp_path / "c.toml"
+    f.write_text('[chains.base.contracts.x402_upto_proxy]\nlogs = "watch"\n')
+    upto = next(c for c in load_config(f, {}).chain("base").contracts if c.name == "x402_upto_proxy")
+    assert upto.by_get_logs and not upto.from_receipts
+    f.write_text('[chains.base.contracts.x402_upto_proxy]\nlogs = "everything"\n')
+    with pytest.raises(ConfigError, match=r"chains.base.contracts.x402_upto_proxy.logs must be one of 'watch', 're"):
+        load_config(f, {})

@@ -92,3 +92,28 @@ def test_start_must_be_a_whole_utc_minute() -> None:
         parse_start("yesterday")
     with pytest.raises(DevnetError, match="days"):
         plan_traffic(days=0, seed=1)
+
+
+def test_foreign_x402_traffic_shares_our_blocks_and_adds_nothing_to_the_truth(traffic: Traffic) -> None:
+    from indexer.devnet.actors import EXACT, FOREIGN_TOKEN, UPTO
+
+    crowded = plan_traffic(days=3, seed=5, foreign_x402=10)
+    same = [(t.ts, t.sender, t.to, t.call, t.emits, t.facts) for t in traffic.base_txs]
+    assert [(t.ts, t.sender, t.to, t.call, t.emits, t.facts) for t in crowded.base_txs] == same
+    assert not traffic.foreign_txs
+    ours = sum(1 for t in traffic.base_txs if t.to in (UPTO, EXACT))
+    assert len(crowded.foreign_txs) == 10 * ours
+    assert {t.ts for t in crowded.foreign_txs} <= {t.ts for t in traffic.base_txs}  # no new block
+    assert not any(t.facts for t in crowded.foreign_txs)
+    assert {e.log.address for t in crowded.foreign_txs for e in t.emits} == {FOREIGN_TOKEN, UPTO, EXACT}
+    assert not {t.sender for t in crowded.foreign_txs} & {t.sender for t in traffic.base_txs}  # own facilitators
+    kinds = Counter(e.key for t in crowded.foreign_txs for e in t.emits)
+    assert kinds["x402_upto.EIP2612PermitFailedWithReason"] > 0 and kinds["foreign.Approval"] > 0
+    assert kinds["x402_exact.Settled"] > 0 and kinds["x402_upto.SettledWithPermit"] > 0
+    failed = [e.log for t in crowded.foreign_txs for e in t.emits if e.key.endswith("PermitFailedWithReason")]
+    token_word = bytes(12) + bytes.fromhex(FOREIGN_TOKEN[2:])
+    assert all(token_word in (*g.topics, g.data[:32]) for g in failed)  # the proxy names the foreign token
+    dry = dry_run(crowded.base_txs, crowded.final_times)
+    assert ground_truth(crowded, dry_run(crowded.og_txs, crowded.final_times), dry).to_json() == ground_truth(
+        traffic, dry_run(traffic.og_txs, traffic.final_times), dry_run(traffic.base_txs, traffic.final_times)
+    ).to_json()

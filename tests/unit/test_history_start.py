@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from indexer.config import BASE
+from indexer.config import BASE, LOGS_WATCH
 from indexer.history import FOUND, NO_CODE, NO_HISTORY, ContractStart, HistoryStart, _chain_start, apply
 from indexer.sync import addresses_for
 
 TOKEN, UPTO, EXACT = (BASE.addresses_with_role(r)[0].lower() for r in ("token", "x402_upto", "x402_exact"))
+# Base with the proxies fetched by eth_getLogs (the built-in profile reads them from receipts).
+WATCHING = replace(BASE, contracts=tuple(replace(c, logs=LOGS_WATCH) for c in BASE.contracts))
 
 
 def _found(address: str, block: int) -> ContractStart:
@@ -18,9 +20,9 @@ def _found(address: str, block: int) -> ContractStart:
 
 def test_the_chain_begins_at_its_earliest_contract_and_each_contract_at_its_own() -> None:
     starts = [_found(TOKEN, 1200), _found(UPTO, 1350), _found(EXACT, 1400)]
-    block, reason = _chain_start(BASE, starts)
+    block, reason = _chain_start(WATCHING, starts)
     assert block == 1200 and "opg_token" in reason and TOKEN in reason
-    chain = apply(BASE, HistoryStart("base", block, reason, tuple(starts)))
+    chain = apply(WATCHING, HistoryStart("base", block, reason, tuple(starts)))
     assert chain.start_block == 1200
     assert addresses_for(chain, 0, 1199) == []
     assert addresses_for(chain, 1200, 1349) == [TOKEN]
@@ -33,13 +35,23 @@ def test_an_unknown_start_keeps_the_configured_one_and_says_why() -> None:
         ContractStart(UPTO, None, 10_000, NO_CODE, "no code at block 10000: a precompile, …"),
         ContractStart(EXACT, None, 10_000, NO_HISTORY, "the provider serves no historical state: …"),
     ]
-    block, reason = _chain_start(replace(BASE, start_block=7), starts)
+    block, reason = _chain_start(replace(WATCHING, start_block=7), starts)
     assert block == 7
     assert "start_block 7" in reason and UPTO in reason and "no historical state" in reason
-    chain = apply(BASE, HistoryStart("base", 0, reason, tuple(starts)))
+    chain = apply(WATCHING, HistoryStart("base", 0, reason, tuple(starts)))
     assert addresses_for(chain, 0, 1199) == sorted([UPTO, EXACT])  # an unknown start hides nothing
 
 
 def test_a_configured_start_above_the_found_one_wins() -> None:
     block, _ = _chain_start(replace(BASE, start_block=5000), [_found(a, 1200) for a in (TOKEN, UPTO, EXACT)])
     assert block == 5000
+
+
+def test_contracts_read_from_receipts_neither_set_the_start_nor_are_asked_for_by_address() -> None:
+    # The built-in Base profile: the proxies' logs come from the receipts of payment transactions,
+    # which the token's logs name; only the token is searched, and it alone sets where history begins.
+    chain = apply(BASE, HistoryStart("base", 1200, "first code of opg_token", (_found(TOKEN, 1200),)))
+    assert chain.start_block == 1200
+    assert addresses_for(chain, 1200, 1400) == [TOKEN]
+    assert addresses_for(chain, 1200, 1400, from_receipts=True) == sorted([UPTO, EXACT])
+    assert addresses_for(WATCHING, 0, 10, from_receipts=True) == []
