@@ -1,0 +1,187 @@
+"""Follow and backfill against the in-memory fakes: reorgs, lagging nodes, refusals and replays each
+end with the store holding exactly what a fresh backfill of the canonical branch gives."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+
+import pytest
+from fakes import FakeChain, FakeStore
+
+from indexer.config import BASE
+from indexer.devnet.plan import PlannedTx, event
+from indexer.follow import ChainStopped, Follower, FollowOptions, Outcome, ReorgTooDeep
+from indexer.sync import backfill
+
+CHAIN = replace(BASE, finality_depth=4, max_block_range=5)
+OPTS = FollowOptions(poll_min_s=0.0, poll_max_s=0.0, live_span=3)
+OPG = BASE.addresses_with_role("token")[0]
+UPTO = BASE.addresses_with_role("x402_upto")[0]
+FACILITATOR = "0x" + "fa" * 20
+P, R, N, L = Outcome.PROGRESS, Outcome.REORG, Outcome.NOTHING_NEW, Outcome.LAGGING
+
+
+def payment(n: int) -> PlannedTx:
+    """An x402 settle of 1000 + n by payer n: OPG Transfer, then the proxy's Settled, one transaction."""
+    emits = (
+        event(BASE, OPG, "OPG_ERC20_Base.json", "Transfer", "0x" + f"{n:040x}", BASE.pay_to[0], 1000 + n),
+        event(BASE, UPTO, "x402UptoPermit2Proxy.json", "Settled"),
+    )
+    return PlannedTx(0, FACILITATOR, UPTO, b"", emits)
+
+
+def pay(chain: FakeChain, first: int, n: int) -> None:
+    """Mine n blocks, one payment each, by payers first, first + 1, ..."""
+    chain.mine(*([payment(first + i)] for i in range(n)))
+
+
+async def converge_until_idle(f: Follower, most: int = 30) -> list[Outcome]:
+    """converge() until it answers NOTHING_NEW or LAGGING; the outcomes in order."""
+    outcomes: list[Outcome] = []
+    while not outcomes or outcomes[-1] not in (N, L):
+        assert len(outcomes) < most, outcomes
+        outcomes.append(await f.converge())
+    return outcomes
+
+
+async def run_once_stopped(f: Follower) -> None:
+    """run() must stop the chain on its own, at once (a broken follower fails here, never hangs)."""
+    async with asyncio.timeout(5):
+        await f.run(asyncio.Event())
+    raise AssertionError("run() ended without stopping the chain")
+
+
+async def assert_equals_fresh_backfill(chain: FakeChain, store: FakeStore) -> None:
+    """The store holds what a fresh backfill of the canonical chain to its head gives: the same rows,
+    one checkpoint at the head's hash, and no header that is not canonical."""
+    fresh = FakeStore()
+    await backfill(chain, fresh, CHAIN, CHAIN.start_block, chain.head)
+    assert store.content() == fresh.content()
+    assert "payments" in fresh.content()  # the comparison holds decoded rows, not only raw ones
+    assert store.ranges == {CHAIN.start_block: (chain.head, chain.canonical[-1].hash)}
+    canonical = {b.number: (b.hash, b.parent_hash) for b in chain.canonical}
+    assert {n: canonical[n] for n in store.headers()} == store.headers()
+    assert fresh.headers().items() <= store.headers().items()
+
+
+async def test_converge_nothing_new() -> None:
+    chain, store = FakeChain(CHAIN), FakeStore()
+    pay(chain, 1, 6)
+    f = Follower(chain, store, CHAIN, OPTS)
+    # Below the window (blocks 0..2) by the backfill path, then live steps of 3 blocks.
+    assert await converge_until_idle(f) == [P, P, P, N]
+    commits = store.commits
+    assert await converge_until_idle(f) == [N]
+    assert store.commits == commits and f.stats.reorgs == 0
+    await assert_equals_fresh_backfill(chain, store)
+
+
+async def test_converge_reorg_at_head() -> None:
+    """Blocks 7 and 8 are replaced while followed, and the new branch grows to 9: block 9 does not
+    chain onto the stored 8, the orphans roll back, the new branch is written."""
+    chain, store = FakeChain(CHAIN), FakeStore()
+    pay(chain, 1, 8)
+    f = Follower(chain, store, CHAIN, OPTS)
+    await converge_until_idle(f)
+    chain.reorg(7, "b")
+    pay(chain, 100, 3)  # blocks 7..9
+    assert await converge_until_idle(f) == [R, P, N]
+    assert f.stats.reorgs == 1
+    await assert_equals_fresh_backfill(chain, store)
+
+
+async def test_converge_reorg_of_the_head_block_alone() -> None:
+    """Only block 8, the stored tip, is replaced and the head stays at 8: seen from its hash alone."""
+    chain, store = FakeChain(CHAIN), FakeStore()
+    pay(chain, 1, 8)
+    f = Follower(chain, store, CHAIN, OPTS)
+    await converge_until_idle(f)
+    chain.reorg(8, "b")
+    pay(chain, 100, 1)
+    assert await converge_until_idle(f) == [R, P, N]
+    await assert_equals_fresh_backfill(chain, store)
+
+
+async def test_converge_reorg_while_down_beyond_window() -> None:
+    """Stored tip 10, blocks 8.. replaced while the indexer is down, head 20 (window 4): the catch-up
+    range 11.. does not chain onto the stored 10, so 8..10 roll back on restart."""
+    chain, store = FakeChain(CHAIN), FakeStore()
+    pay(chain, 1, 10)
+    await converge_until_idle(Follower(chain, store, CHAIN, OPTS))
+    chain.reorg(8, "b")
+    pay(chain, 100, 13)  # blocks 8..20
+    f = Follower(chain, store, CHAIN, OPTS)  # restarted
+    assert await converge_until_idle(f) == [R, P, P, P, N]
+    assert f.stats.reorgs == 1
+    await assert_equals_fresh_backfill(chain, store)
+
+
+@pytest.mark.parametrize("nodes", [1, 2], ids=["one_url", "two_urls"])
+async def test_converge_lagging_node_is_not_a_reorg(nodes: int) -> None:
+    """The first node serves a head 3 blocks below the stored tip: nothing rolls back; with a
+    second node the follower asks it and keeps up meanwhile."""
+    chain, store = FakeChain(CHAIN, urls=[f"fake://node-{i}" for i in range(nodes)]), FakeStore()
+    pay(chain, 1, 10)
+    f = Follower(chain, store, CHAIN, OPTS)
+    await converge_until_idle(f)
+    before = store.content()
+    chain.lag[0] = 3
+    pay(chain, 11, 2)  # the head is 12, the first node says 9
+    if nodes == 1:
+        assert await converge_until_idle(f) == [L]
+        assert store.content() == before
+        chain.lag.clear()
+    else:
+        assert await converge_until_idle(f) == [L]  # and rotated to the second node
+    assert await converge_until_idle(f) == [P, N]
+    assert f.stats.reorgs == 0 and f.stats.lagging == 1
+    await assert_equals_fresh_backfill(chain, store)
+
+
+async def test_converge_capped_provider_takes_the_span_it_names() -> None:
+    """A provider refusing ranges over 2 blocks: the follower takes that span from then on (the two
+    catch-up workers' first ranges are refused, nothing after them) and catches up."""
+    chain, store = FakeChain(CHAIN, max_span=2), FakeStore()
+    pay(chain, 1, 12)
+    f = Follower(chain, store, CHAIN, OPTS)
+    assert await converge_until_idle(f) == [P, P, P, N]
+    assert chain.refused == 2
+    await assert_equals_fresh_backfill(chain, store)
+
+
+async def test_converge_too_deep_stops_chain() -> None:
+    """A fork 6 deep with a 3-block window: the chain stops, naming the repair, writes nothing past
+    the fork, and stays stopped on restart; after the repair it converges."""
+    config = replace(CHAIN, finality_depth=3)
+    chain, store = FakeChain(config), FakeStore()
+    pay(chain, 1, 8)
+    f = Follower(chain, store, config, OPTS)
+    await converge_until_idle(f)
+    before, tip = store.content(), await store.tip()
+    chain.reorg(3, "b")
+    pay(chain, 100, 8)  # blocks 3..10
+    with pytest.raises(ReorgTooDeep, match="og-indexer rollback --chain base --from-block 3"):
+        await run_once_stopped(f)
+    assert store.stopped is not None and "deeper than the 3-block window" in store.stopped
+    assert store.content() == before and await store.tip() == tip
+    with pytest.raises(ChainStopped, match="still stopped"):
+        await run_once_stopped(Follower(chain, store, config, OPTS))
+    await store.rollback(3, chain.canonical[2].hash)  # og-indexer rollback --from-block 3
+    store.stopped = None
+    assert await converge_until_idle(Follower(chain, store, config, OPTS)) == [P, P, N]
+    await assert_equals_fresh_backfill(chain, store)
+
+
+async def test_backfill_replay_writes_nothing_new() -> None:
+    chain, store = FakeChain(CHAIN), FakeStore()
+    pay(chain, 1, 12)
+    first = await backfill(chain, store, CHAIN, 0, 7)
+    assert first.written["payments"] == 7
+    again = await backfill(chain, store, CHAIN, 0, 12)  # 0..7 skipped, 8..12 new
+    assert again.skipped_blocks == 8 and again.written["payments"] == 5
+    content = store.content()
+    forced = await backfill(chain, store, CHAIN, 3, 12, force=True)
+    assert forced.rows > 0 and sum(forced.written.values()) == 0
+    assert store.content() == content
+    await assert_equals_fresh_backfill(chain, store)
