@@ -1,14 +1,16 @@
 """In-memory fakes of the pipeline's two boundaries: a hand-built chain (a Source) and a store (a Store).
 
 FakeChain is built Shovel style: blocks with a hash and a parent, the logs of each; a reorg replaces
-the blocks from N on with a new branch; a node may serve a head below the real one; a provider cap
-refuses wide ranges. FakeStore keeps what the pipeline commits as COPY tuples keyed by each table's
-declared key, with the Postgres store's seam checks and exactly-once semantics; it decodes nothing
-(the rows are the EncodedRows the pipeline built) and keeps no derived state (og.tees).
+the blocks from N on with a new branch; a node may serve a head below the real one, or another chain
+altogether (a node that lies); a provider cap refuses wide ranges. FakeStore keeps what the pipeline
+commits as COPY tuples keyed by each table's declared key, with the Postgres store's seam checks and
+exactly-once semantics; it decodes nothing (the rows are the EncodedRows the pipeline built) and
+keeps no derived state (og.tees).
 The integration tests against anvil and Postgres stay the proof; these make the logic fast to test."""
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import struct
 from collections.abc import Iterable, Iterator, Sequence
@@ -45,6 +47,7 @@ class FakeChain:
     logs: dict[str, list[Log]] = field(init=False, default_factory=dict)  # by block hash
     txs: dict[str, Tx] = field(init=False, default_factory=dict)
     lag: dict[int, int] = field(init=False, default_factory=dict)  # node -> blocks its head is behind
+    views: dict[int, FakeChain] = field(init=False, default_factory=dict)  # node -> the chain it serves
     refused: int = field(init=False, default=0)
     branch: str = field(init=False, default="a")
     _active: int = field(init=False, default=0)
@@ -72,6 +75,10 @@ class FakeChain:
             self.canonical.append(b)
             self.logs[b.hash] = logs
 
+    def copy(self) -> FakeChain:
+        """Another chain with the same blocks so far (reorg it for a node that disagrees)."""
+        return copy.deepcopy(self)
+
     def reorg(self, fork: int, branch: str) -> None:
         """Drop blocks fork.. (the next mine() builds on fork - 1 with hashes of `branch`)."""
         assert 0 < fork <= self.head and branch != self.branch
@@ -87,34 +94,38 @@ class FakeChain:
     def rotate(self) -> None:
         self._active = (self._active + 1) % len(self.urls)
 
-    def _served_head(self) -> int:
-        return self.head - self.lag.get(self._active, 0)
+    def _served(self) -> tuple[FakeChain, int]:
+        """The chain the node asked now serves, and the head it says."""
+        view = self.views.get(self._active, self)
+        return view, view.head - self.lag.get(self._active, 0)
 
     async def block_by_tag(self, tag: str) -> Block:
         assert tag == "latest", tag
-        return self.canonical[self._served_head()]
+        view, top = self._served()
+        return view.canonical[top]
 
     async def blocks(self, numbers: Iterable[int]) -> dict[int, Block]:
-        top = self._served_head()
+        view, top = self._served()
         out: dict[int, Block] = {}
         for n in numbers:
             if not 0 <= n <= top:
                 raise RpcError(f"{self.url}: no block {n} (head {top})")
-            out[n] = self.canonical[n]
+            out[n] = view.canonical[n]
         return out
 
     async def fetch(self, lo: int, hi: int, headers_from: int | None = None) -> Fetched:
         if self.max_span is not None and hi - lo + 1 > self.max_span:
             self.refused += 1
             raise RangeTooLarge(f"range {lo}-{hi} over {self.max_span} blocks", None, self.max_span)
+        view, _ = self._served()
         span = await self.blocks(range(lo, hi + 1))
         watched = set(addresses_for(self.config, lo, hi))
-        logs = [g for n in range(lo, hi + 1) for g in self.logs[span[n].hash] if g.address in watched]
+        logs = [g for n in range(lo, hi + 1) for g in view.logs[span[n].hash] if g.address in watched]
         wanted = {lo, hi} | {g.block_number for g in logs}
         if headers_from is not None:
             wanted |= set(range(max(lo, headers_from), hi + 1))
         reads_tx = tx_reader(self.config)
-        txs = {g.tx_hash: self.txs[g.tx_hash] for g in logs if reads_tx(g)}
+        txs = {g.tx_hash: view.txs[g.tx_hash] for g in logs if reads_tx(g)}
         return logs, {n: span[n] for n in wanted}, txs
 
 
@@ -163,6 +174,7 @@ class FakeStore:
     states: list[dict[str, Any]] = field(default_factory=list)
     stopped: str | None = None
     commits: int = 0
+    forks: list[int] = field(default_factory=list)  # of each rollback, in order
 
     def _col(self, table: str, row: Tuple, column: str) -> bytes | None:
         return row[self.columns[table].index(column)]
@@ -243,6 +255,7 @@ class FakeStore:
         self.ranges[new_lo] = (new_hi, new_hash)
 
     async def rollback(self, fork: int, ancestor_hash: str) -> dict[str, int]:
+        self.forks.append(fork)
         deleted: dict[str, int] = {}
         for t, table in self.rows.items():
             if "block_number" not in self.columns[t]:

@@ -12,6 +12,7 @@ from fakes import FakeChain, FakeStore
 from indexer.config import BASE
 from indexer.devnet.plan import PlannedTx, event
 from indexer.follow import ChainStopped, Follower, FollowOptions, Outcome, ReorgTooDeep
+from indexer.store import Discontinuity, HashMismatch
 from indexer.sync import backfill
 
 CHAIN = replace(BASE, finality_depth=4, max_block_range=5)
@@ -87,7 +88,7 @@ async def test_converge_reorg_at_head() -> None:
     chain.reorg(7, "b")
     pay(chain, 100, 3)  # blocks 7..9
     assert await converge_until_idle(f) == [R, P, N]
-    assert f.stats.reorgs == 1
+    assert f.stats.reorgs == 1 and store.forks == [7]
     await assert_equals_fresh_backfill(chain, store)
 
 
@@ -100,6 +101,23 @@ async def test_converge_reorg_of_the_head_block_alone() -> None:
     chain.reorg(8, "b")
     pay(chain, 100, 1)
     assert await converge_until_idle(f) == [R, P, N]
+    assert store.forks == [8]
+    await assert_equals_fresh_backfill(chain, store)
+
+
+async def test_converge_reorg_between_logs_rolls_back_from_the_fork() -> None:
+    """Blocks without logs keep their headers while in the window, so a fork among them is found
+    where it is: only the replaced block 9 rolls back, not the range down to the last log."""
+    chain, store = FakeChain(CHAIN), FakeStore()
+    pay(chain, 1, 6)
+    f = Follower(chain, store, CHAIN, OPTS)
+    await converge_until_idle(f)
+    chain.mine([], [], [])  # blocks 7..9: no logs, one live step
+    assert await converge_until_idle(f) == [P, N]
+    chain.reorg(9, "b")
+    chain.mine([payment(100)], [payment(101)])  # blocks 9, 10
+    assert await converge_until_idle(f) == [R, P, N]
+    assert store.forks == [9]
     await assert_equals_fresh_backfill(chain, store)
 
 
@@ -113,7 +131,7 @@ async def test_converge_reorg_while_down_beyond_window() -> None:
     pay(chain, 100, 13)  # blocks 8..20
     f = Follower(chain, store, CHAIN, OPTS)  # restarted
     assert await converge_until_idle(f) == [R, P, P, P, N]
-    assert f.stats.reorgs == 1
+    assert f.stats.reorgs == 1 and store.forks == [8]
     await assert_equals_fresh_backfill(chain, store)
 
 
@@ -137,6 +155,59 @@ async def test_converge_lagging_node_is_not_a_reorg(nodes: int) -> None:
     assert await converge_until_idle(f) == [P, N]
     assert f.stats.reorgs == 0 and f.stats.lagging == 1
     await assert_equals_fresh_backfill(chain, store)
+
+
+async def test_converge_a_reorg_only_one_node_reports_rolls_nothing_back() -> None:
+    """The first node serves another branch from block 4 on; the second node disagrees: no rollback,
+    and the follower carries on with the node that agrees with what is stored."""
+    chain, store = FakeChain(CHAIN, urls=["fake://liar", "fake://honest"]), FakeStore()
+    pay(chain, 1, 5)
+    f = Follower(chain, store, CHAIN, OPTS)
+    await converge_until_idle(f)
+    before = store.content()
+    liar = chain.copy()
+    liar.reorg(4, "liar")
+    pay(liar, 100, 3)  # blocks 4..6
+    chain.views[0] = liar
+    pay(chain, 6, 1)  # block 6
+    assert await f.converge() is N  # block 6 of the liar does not chain onto the stored 5: unconfirmed
+    assert store.content() == before and chain.url == "fake://honest"
+    assert await converge_until_idle(f) == [P, N]
+    assert f.stats.reorgs == 0
+    await assert_equals_fresh_backfill(chain, store)
+
+
+@pytest.mark.parametrize("stored_first", ["below", "above"])
+async def test_backfill_range_that_does_not_chain_onto_a_stored_one_is_refused(stored_first: str) -> None:
+    """A stored range and the next range to write are on different branches (blocks 4.. replaced in
+    between): the seam between them refuses the write, whichever side was stored first."""
+    config = replace(CHAIN, finality_depth=0, max_block_range=50)  # each backfill one range
+    chain, store = FakeChain(config), FakeStore(chain_id=config.chain_id)
+    pay(chain, 1, 10)
+    first, then = ((0, 5), (6, 10)) if stored_first == "below" else ((6, 10), (0, 5))
+    await backfill(chain, store, config, *first)
+    before, ranges = store.content(), dict(store.ranges)
+    chain.reorg(4, "b")
+    pay(chain, 100, 7)  # blocks 4..10
+    with pytest.raises(Discontinuity) as e:
+        await backfill(chain, store, config, *then)
+    assert e.value.block_number == (5 if stored_first == "below" else 6)
+    assert store.content() == before and store.ranges == ranges
+
+
+async def test_backfill_forced_over_a_reorganised_range_is_refused() -> None:
+    """One range over stored blocks whose hashes changed, its seams intact (nothing stored around it):
+    the stored headers refuse it and nothing is written."""
+    config = replace(CHAIN, finality_depth=0, max_block_range=50)
+    chain, store = FakeChain(config), FakeStore(chain_id=config.chain_id)
+    pay(chain, 1, 10)
+    await backfill(chain, store, config, 0, 10)
+    before, ranges = store.content(), dict(store.ranges)
+    chain.reorg(5, "b")
+    pay(chain, 100, 6)  # blocks 5..10
+    with pytest.raises(HashMismatch):
+        await backfill(chain, store, config, 0, 10, force=True)
+    assert store.content() == before and store.ranges == ranges
 
 
 async def test_converge_capped_provider_takes_the_span_it_names() -> None:
