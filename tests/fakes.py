@@ -6,10 +6,12 @@ altogether (a node that lies); a provider cap refuses wide ranges. FakeStore kee
 commits as COPY tuples keyed by each table's declared key, with the Postgres store's seam checks and
 exactly-once semantics; it decodes nothing (the rows are the EncodedRows the pipeline built) and
 keeps no derived state (og.tees).
-The integration tests against anvil and Postgres stay the proof; these make the logic fast to test."""
+The integration tests against anvil and Postgres stay the proof; these make the logic fast to test.
+At the end, what drives them: payments to mine, a follower converged until idle."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import hashlib
 import struct
@@ -19,8 +21,9 @@ from typing import Any
 
 from indexer.batch import EncodedRows
 from indexer.chain import Block, Log, Tx
-from indexer.config import ChainConfig
-from indexer.devnet.plan import PlannedTx
+from indexer.config import BASE, ChainConfig
+from indexer.devnet.plan import PlannedTx, event
+from indexer.follow import Follower, Outcome
 from indexer.rows import tx_reader
 from indexer.rpc import RangeTooLarge, RpcError
 from indexer.source import Fetched
@@ -101,10 +104,12 @@ class FakeChain:
 
     async def block_by_tag(self, tag: str) -> Block:
         assert tag == "latest", tag
+        await asyncio.sleep(0)  # every answer comes later, as over a network: concurrent callers interleave
         view, top = self._served()
         return view.canonical[top]
 
     async def blocks(self, numbers: Iterable[int]) -> dict[int, Block]:
+        await asyncio.sleep(0)
         view, top = self._served()
         out: dict[int, Block] = {}
         for n in numbers:
@@ -218,6 +223,7 @@ class FakeStore:
         self, lo: int, hi: int, hi_hash: str, rows: EncodedRows, *, lo_parent: str
     ) -> dict[str, int]:
         """Checks first, then writes that cannot fail: all or nothing, as one transaction."""
+        await asyncio.sleep(0)
         cid, stored = self.chain_id, self.headers()
         below = await self.hash_at(lo - 1)
         if below is not None and below != lo_parent:
@@ -292,3 +298,33 @@ class FakeStore:
 
     async def stopped_reason(self) -> str | None:
         return self.stopped
+
+
+# --- driving them ---------------------------------------------------------------------------------
+
+OPG = BASE.addresses_with_role("token")[0]
+UPTO = BASE.addresses_with_role("x402_upto")[0]
+FACILITATOR = "0x" + "fa" * 20
+
+
+def payment(n: int) -> PlannedTx:
+    """An x402 settle of 1000 + n by payer n on Base: OPG Transfer, then the proxy's Settled."""
+    emits = (
+        event(BASE, OPG, "OPG_ERC20_Base.json", "Transfer", "0x" + f"{n:040x}", BASE.pay_to[0], 1000 + n),
+        event(BASE, UPTO, "x402UptoPermit2Proxy.json", "Settled"),
+    )
+    return PlannedTx(0, FACILITATOR, UPTO, b"", emits)
+
+
+def pay(chain: FakeChain, first: int, n: int) -> None:
+    """Mine n blocks, one payment each, by payers first, first + 1, ..."""
+    chain.mine(*([payment(first + i)] for i in range(n)))
+
+
+async def converge_until_idle(f: Follower, most: int = 30) -> list[Outcome]:
+    """converge() until it answers NOTHING_NEW or LAGGING; the outcomes in order."""
+    outcomes: list[Outcome] = []
+    while not outcomes or outcomes[-1] not in (Outcome.NOTHING_NEW, Outcome.LAGGING):
+        assert len(outcomes) < most, outcomes
+        outcomes.append(await f.converge())
+    return outcomes
