@@ -2,10 +2,11 @@
 
 FakeChain is built Shovel style: blocks with a hash and a parent, the logs of each; a reorg replaces
 the blocks from N on with a new branch; a node may serve a head below the real one, or another chain
-altogether (a node that lies); a provider cap refuses wide ranges. FakeStore keeps what the pipeline
-commits as COPY tuples keyed by each table's declared key, with the Postgres store's seam checks and
-exactly-once semantics; it decodes nothing (the rows are the EncodedRows the pipeline built) and
-keeps no derived state (og.tees).
+altogether (a node that lies); a provider cap refuses wide ranges. It answers what sync.fetch_range
+asks an RPC client, so its ranges come through the real fetch, checks and receipts.
+FakeStore keeps what the pipeline commits as COPY tuples keyed by each table's declared key, with the
+Postgres store's seam checks and exactly-once semantics; it decodes nothing (the rows are the
+EncodedRows the pipeline built) and keeps no derived state (og.tees).
 The integration tests against anvil and Postgres stay the proof; these make the logic fast to test.
 At the end, what drives them: payments to mine, a follower converged until idle."""
 
@@ -20,15 +21,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from indexer.batch import EncodedRows
-from indexer.chain import Block, Log, Tx
+from indexer.chain import Block, Log, Receipt, Tx
 from indexer.config import BASE, ChainConfig
 from indexer.devnet.plan import PlannedTx, event
 from indexer.follow import Follower, Outcome
-from indexer.rows import tx_reader
 from indexer.rpc import RangeTooLarge, RpcError
 from indexer.source import Fetched
 from indexer.store import Discontinuity, HashMismatch, Range
-from indexer.sync import addresses_for
+from indexer.sync import fetch_range
 from indexer.tables import ROW_TYPES
 
 # --- the chain ------------------------------------------------------------------------------------
@@ -119,19 +119,36 @@ class FakeChain:
         return out
 
     async def fetch(self, lo: int, hi: int, headers_from: int | None = None) -> Fetched:
+        """The real sync.fetch_range over this chain's RPC answers below (its checks, its receipts)."""
+        return await fetch_range(self, self.config, lo, hi, headers_from)  # type: ignore[arg-type]
+
+    # --- what fetch_range asks an rpc.RpcClient ---------------------------------------------------
+
+    async def get_logs(self, addresses: Sequence[str], lo: int, hi: int) -> list[Log]:
         if self.max_span is not None and hi - lo + 1 > self.max_span:
             self.refused += 1
             raise RangeTooLarge(f"range {lo}-{hi} over {self.max_span} blocks", None, self.max_span)
+        await asyncio.sleep(0)
+        view, top = self._served()
+        if hi > top:
+            raise RpcError(f"{self.url}: logs up to {hi} asked, head {top}")
+        wanted = set(addresses)
+        return [g for b in view.canonical[lo : hi + 1] for g in view.logs[b.hash] if g.address in wanted]
+
+    async def transactions(self, hashes: Iterable[str]) -> dict[str, Tx]:
+        await asyncio.sleep(0)
         view, _ = self._served()
-        span = await self.blocks(range(lo, hi + 1))
-        watched = set(addresses_for(self.config, lo, hi))
-        logs = [g for n in range(lo, hi + 1) for g in view.logs[span[n].hash] if g.address in watched]
-        wanted = {lo, hi} | {g.block_number for g in logs}
-        if headers_from is not None:
-            wanted |= set(range(max(lo, headers_from), hi + 1))
-        reads_tx = tx_reader(self.config)
-        txs = {g.tx_hash: view.txs[g.tx_hash] for g in logs if reads_tx(g)}
-        return logs, {n: span[n] for n in wanted}, txs
+        return {h: view.txs[h] for h in hashes}
+
+    async def receipts(self, hashes: Iterable[str]) -> dict[str, Receipt]:
+        await asyncio.sleep(0)
+        view, _ = self._served()
+        out: dict[str, Receipt] = {}
+        for h in hashes:
+            tx = view.txs[h]
+            logs = tuple(g for g in view.logs[tx.block_hash] if g.tx_hash == h)
+            out[h] = Receipt(h, tx.block_number, tx.block_hash, tx.tx_index, logs)
+        return out
 
 
 # --- the store ------------------------------------------------------------------------------------
