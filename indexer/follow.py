@@ -16,8 +16,9 @@ import asyncpg
 from . import store
 from .config import ChainConfig, redact_url
 from .rpc import RangeTooLarge, RpcClient, RpcError
+from .source import Source
 from .span import SpanControl
-from .sync import SyncError, backfill, index_range
+from .sync import SyncError, as_source, as_store, backfill, index_range
 
 log = logging.getLogger("og_indexer.follow")
 
@@ -70,12 +71,19 @@ class FollowStats:
 
 
 class Follower:
-    """One chain. `converge()` makes one step of progress or returns a named outcome; `run()` is the
-    thin loop that decides to poll, back off or stop."""
+    """One chain, read from a Source and written to a Store (an RPC client and a pool stand for
+    theirs). `converge()` makes one step of progress or returns a named outcome; `run()` is the thin
+    loop that decides to poll, back off or stop."""
 
-    def __init__(self, rpc: RpcClient, pool: asyncpg.Pool, chain: ChainConfig, opts: FollowOptions) -> None:
-        self.rpc = rpc
-        self.pool = pool
+    def __init__(
+        self,
+        source: Source | RpcClient,
+        dest: store.Store | asyncpg.Pool,
+        chain: ChainConfig,
+        opts: FollowOptions,
+    ) -> None:
+        self.source = as_source(source, chain)
+        self.dest = as_store(dest, chain)
         self.chain = chain
         self.opts = opts
         self.stats = FollowStats()
@@ -88,15 +96,13 @@ class Follower:
         return self.chain.finality_depth
 
     async def converge(self, stop: asyncio.Event | None = None) -> Outcome:
-        head = await self.rpc.block_by_tag(self.opts.tag)
+        head = await self.source.block_by_tag(self.opts.tag)
         self.stats.head, self.stats.head_time = head.number, head.timestamp
-        cid = self.chain.chain_id
-        async with self.pool.acquire() as conn:
-            done = await store.indexed_ranges(conn, cid)
-            current = await store.tip(conn, cid)
-            at_head = None
-            if current is not None and head.number <= current[0]:
-                at_head = await store.hash_at(conn, cid, head.number)
+        done = await self.dest.indexed_ranges()
+        current = await self.dest.tip()
+        at_head = None
+        if current is not None and head.number <= current[0]:
+            at_head = await self.dest.hash_at(head.number)
         if current is not None and head.number <= current[0]:
             # Nothing new, or a node behind us. Only a stored block that differs from the node's
             # block at the same height is a reorg (and _reorg confirms it on a second answer).
@@ -113,9 +119,10 @@ class Follower:
 
     def _lagging(self, head: int, tip: int) -> Outcome:
         self.stats.lagging += 1
-        log.warning("lagging_node chain=%s head=%d tip=%d url=%s", self.chain.name, head, tip, redact_url(self.rpc.url))
-        if len(self.rpc.urls) > 1:
-            self.rpc.rotate()  # ask another URL on the next pass
+        url = redact_url(self.source.url)
+        log.warning("lagging_node chain=%s head=%d tip=%d url=%s", self.chain.name, head, tip, url)
+        if len(self.source.urls) > 1:
+            self.source.rotate()  # ask another URL on the next pass
         return Outcome.LAGGING
 
     async def _extend(
@@ -129,8 +136,8 @@ class Follower:
             holes = store.gaps(self.chain.start_block, window_lo - 1, done)
             for h in holes:
                 r = await backfill(
-                    self.rpc,
-                    self.pool,
+                    self.source,
+                    self.dest,
                     self.chain,
                     h.lo,
                     h.hi,
@@ -151,7 +158,7 @@ class Follower:
             hi = min(head, lo + min(self.opts.live_span, self.spans.span) - 1)
             try:
                 n_logs, _rows, written = await index_range(
-                    self.rpc, self.pool, self.chain, lo, hi, headers_from=window_lo if self.depth else None
+                    self.source, self.dest, self.chain, lo, hi, headers_from=window_lo if self.depth else None
                 )
             except RangeTooLarge as e:
                 span = self.spans.refused(lo, hi, e)
@@ -172,17 +179,15 @@ class Follower:
         when there are several) and must agree, and a rollback needs a stored block whose hash
         differs from the canonical one at its height: disagreeing or lagging nodes roll nothing back.
         A fork below the window (the stored tip's last `finality_depth` blocks) stops the chain."""
-        cid = self.chain.chain_id
-        async with self.pool.acquire() as conn:
-            current = await store.tip(conn, cid)
-            if current is None:
-                return Outcome.NOTHING_NEW
-            floor = max(self.chain.start_block, current[0] - self.depth)
-            top = min(current[0], head)
-            stored = await store.stored_hashes(conn, cid, floor, top)
-            for n in {top, suspect}:
-                if n <= top and n not in stored and (h := await store.hash_at(conn, cid, n)) is not None:
-                    stored[n] = h
+        current = await self.dest.tip()
+        if current is None:
+            return Outcome.NOTHING_NEW
+        floor = max(self.chain.start_block, current[0] - self.depth)
+        top = min(current[0], head)
+        stored = await self.dest.stored_hashes(floor, top)
+        for n in {top, suspect}:
+            if n <= top and n not in stored and (h := await self.dest.hash_at(n)) is not None:
+                stored[n] = h
         first = await self._verdict(stored, floor, suspect)
         second = await self._verdict(stored, floor, suspect, rotate=True)
         if first != second:
@@ -199,9 +204,7 @@ class Follower:
             )
             return Outcome.NOTHING_NEW
         fork = ancestor + 1
-        async with self.pool.acquire() as conn, conn.transaction():
-            await store.lock_chain(conn, cid)
-            deleted = await store.rollback(conn, cid, fork, stored[ancestor])
+        deleted = await self.dest.rollback(fork, stored[ancestor])
         self.stats.reorgs += 1
         log.warning(
             "reorg chain=%s fork=%d old_tip=%d deleted=%s", self.chain.name, fork, current[0], sum(deleted.values())
@@ -213,9 +216,9 @@ class Follower:
     ) -> tuple[int | None, bool]:
         """(the highest stored block in the window that is canonical, whether the suspect block below
         the window is not canonical), from one reading of the node's hashes."""
-        if rotate and len(self.rpc.urls) > 1:
-            self.rpc.rotate()
-        canonical = await self.rpc.blocks(stored)
+        if rotate and len(self.source.urls) > 1:
+            self.source.rotate()
+        canonical = await self.source.blocks(stored)
         deep_break = suspect < floor and suspect in stored and canonical[suspect].hash != stored[suspect]
         ancestor = next(
             (n for n in sorted(stored, reverse=True) if n >= floor and canonical[n].hash == stored[n]), None
@@ -225,9 +228,8 @@ class Follower:
     async def _too_deep_message(self, floor: int, head: int) -> str:
         """The stop message, naming the repair: the last stored block still canonical, when one of
         the stored headers below the window is."""
-        async with self.pool.acquire() as conn:
-            older = await store.hashes_below(conn, self.chain.chain_id, min(floor, head + 1), REPAIR_SEARCH_HEADERS)
-        canonical = await self.rpc.blocks(older)
+        older = await self.dest.hashes_below(min(floor, head + 1), REPAIR_SEARCH_HEADERS)
+        canonical = await self.source.blocks(older)
         good = next((n for n in sorted(older, reverse=True) if canonical[n].hash == older[n]), None)
         name = self.chain.name
         if good is not None:
@@ -248,23 +250,20 @@ class Follower:
     async def _save_state(
         self, progressed: bool, error: str | None, reorg: bool = False, lagging: bool = False
     ) -> None:
-        async with self.pool.acquire() as conn:
-            current = await store.tip(conn, self.chain.chain_id)
-            self.stats.tip = current[0] if current else None
-            caught_up = self.stats.tip is not None and self.stats.head is not None and self.stats.tip >= self.stats.head
-            await store.save_chain_state(
-                conn,
-                self.chain.chain_id,
-                head=self.stats.head,
-                head_time=self.stats.head_time,
-                tip_block=self.stats.tip,
-                progressed=progressed,
-                error=error,
-                stalled=self.stats.stalled,
-                reorg=reorg,
-                recovered=error is None and not lagging and (progressed or caught_up),
-                lagging=int(lagging),
-            )
+        current = await self.dest.tip()
+        self.stats.tip = current[0] if current else None
+        caught_up = self.stats.tip is not None and self.stats.head is not None and self.stats.tip >= self.stats.head
+        await self.dest.save_state(
+            head=self.stats.head,
+            head_time=self.stats.head_time,
+            tip_block=self.stats.tip,
+            progressed=progressed,
+            error=error,
+            stalled=self.stats.stalled,
+            reorg=reorg,
+            recovered=error is None and not lagging and (progressed or caught_up),
+            lagging=int(lagging),
+        )
 
     async def _stop(self, reason: str) -> None:
         """Stop this chain loudly: logged, recorded (kept across restarts), shown by status and metrics."""
@@ -272,14 +271,12 @@ class Follower:
         self.stats.last_error = reason
         log.error("chain_stopped chain=%s reason=%s", self.chain.name, reason)
         try:
-            async with self.pool.acquire() as conn:
-                await store.mark_stopped(conn, self.chain.chain_id, reason)
+            await self.dest.mark_stopped(reason)
         except (asyncpg.PostgresError, OSError) as e:
             log.error("state_error chain=%s error=%s", self.chain.name, e)
 
     async def run(self, stop: asyncio.Event, on_pass: Callable[[Follower], None] | None = None) -> None:
-        async with self.pool.acquire() as conn:
-            earlier = await store.stopped_reason(conn, self.chain.chain_id)
+        earlier = await self.dest.stopped_reason()
         if earlier is not None:
             self.stats.stopped = earlier
             log.error("chain_stopped chain=%s reason=%s (still stopped: not repaired)", self.chain.name, earlier)
@@ -317,7 +314,7 @@ class Follower:
                         now - self.stats.last_progress,
                         self.stats.last_error,
                     )
-                if outcome is Outcome.LAGGING and len(self.rpc.urls) > 1:
+                if outcome is Outcome.LAGGING and len(self.source.urls) > 1:
                     interval = self.opts.poll_min_s  # ask the next URL soon
                 else:  # nothing new, or the only node is behind: wait, backing off
                     interval = min(self.opts.poll_max_s, interval * 1.5) if error is None else self.opts.poll_max_s
@@ -327,8 +324,7 @@ class Follower:
                 # proves its continuity against them, however long the follower was behind.
                 keep_from = min(self.stats.head or 0, self.stats.tip or 0) - self.depth
                 if self.stats.passes % self.opts.prune_every == 0 and self.stats.head is not None and self.depth:
-                    async with self.pool.acquire() as conn:
-                        await store.prune_blocks(conn, self.chain.chain_id, keep_from)
+                    await self.dest.prune_blocks(keep_from)
             except (asyncpg.PostgresError, OSError) as e:
                 log.warning("state_error chain=%s error=%s", self.chain.name, e)
             if on_pass is not None:

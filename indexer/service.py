@@ -17,7 +17,7 @@ from aiohttp import web
 from .config import ChainConfig
 from .follow import Follower, FollowOptions
 from .rpc import RpcClient
-from .sync import SyncError
+from .sync import RpcSource, SyncError
 
 log = logging.getLogger("og_indexer.service")
 
@@ -99,9 +99,11 @@ def metrics_text(followers: Sequence[Follower]) -> str:
             f"og_indexer_lagging_answers_total{{{c}}} {s.lagging}",
             f"og_indexer_stopped{{{c}}} {int(s.stopped is not None)}",
         ]
-        for method, n in sorted(f.rpc.stats.calls.items()):
+        if not isinstance(f.source, RpcSource):  # call counters are the RPC client's
+            continue
+        for method, n in sorted(f.source.rpc.stats.calls.items()):
             lines.append(f'og_indexer_rpc_calls_total{{{c},method="{method}"}} {n}')
-        for kind, n in sorted(f.rpc.stats.errors.items()):
+        for kind, n in sorted(f.source.rpc.stats.errors.items()):
             lines.append(f'og_indexer_rpc_errors_total{{{c},kind="{kind}"}} {n}')
     return "\n".join(lines) + "\n"
 

@@ -8,7 +8,7 @@ import gc
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -23,6 +23,7 @@ from .encode import decode_range, encode_rows, pack_fetched
 from .errors import OgIndexerError
 from .rows import build_rows, receipt_reader, tx_reader
 from .rpc import RangeTooLarge, RetryableError, RpcClient, RpcError
+from .source import Fetched, Source
 from .span import SpanControl, payload_bytes
 
 log = logging.getLogger("og_indexer.sync")
@@ -171,9 +172,47 @@ def _with_receipt_logs(logs: list[Log], receipts: dict[str, Receipt], addresses:
     return [merged[k] for k in sorted(merged)]
 
 
+class RpcSource:
+    """A chain's Source over RPC: the client's nodes, ranges fetched and checked by fetch_range."""
+
+    def __init__(self, rpc: RpcClient, chain: ChainConfig) -> None:
+        self.rpc = rpc
+        self.chain = chain
+
+    @property
+    def url(self) -> str:
+        return self.rpc.url
+
+    @property
+    def urls(self) -> Sequence[str]:
+        return self.rpc.urls
+
+    def rotate(self) -> None:
+        self.rpc.rotate()
+
+    async def block_by_tag(self, tag: str) -> Block:
+        return await self.rpc.block_by_tag(tag)
+
+    async def blocks(self, numbers: Iterable[int]) -> dict[int, Block]:
+        return await self.rpc.blocks(numbers)
+
+    async def fetch(self, lo: int, hi: int, headers_from: int | None = None) -> Fetched:
+        return await fetch_range(self.rpc, self.chain, lo, hi, headers_from)
+
+
+def as_source(source: Source | RpcClient, chain: ChainConfig) -> Source:
+    """The CLI, scripts and tests pass an RPC client; follow and sync work on a Source."""
+    return RpcSource(source, chain) if isinstance(source, RpcClient) else source
+
+
+def as_store(dest: store.Store | asyncpg.Pool, chain: ChainConfig) -> store.Store:
+    """The CLI, scripts and tests pass a pool; follow and sync work on a Store."""
+    return store.PgStore(dest, chain.chain_id) if isinstance(dest, asyncpg.Pool) else dest
+
+
 async def index_range(
-    rpc: RpcClient,
-    pool: asyncpg.Pool,
+    source: Source | RpcClient,
+    dest: store.Store | asyncpg.Pool,
     chain: ChainConfig,
     lo: int,
     hi: int,
@@ -190,7 +229,7 @@ async def index_range(
     other ranges. With `spans`, what the provider returned is reported to it as soon as it is
     fetched."""
     t0 = time.perf_counter()
-    logs, blocks, txs = await fetch_range(rpc, chain, lo, hi, headers_from)
+    logs, blocks, txs = await as_source(source, chain).fetch(lo, hi, headers_from)
     if spans is not None:
         spans.observed(hi - lo + 1, len(logs), payload_bytes(logs))
     t1 = time.perf_counter()
@@ -205,10 +244,7 @@ async def index_range(
     n_logs = len(logs)
     del logs, txs  # the rows hold what is written; let the fetched answers go before the commit
     t2 = time.perf_counter()
-    async with pool.acquire() as conn:
-        written = await store.commit_range(
-            conn, chain.chain_id, lo, hi, blocks[hi].hash, rows, lo_parent=blocks[lo].parent_hash
-        )
+    written = await as_store(dest, chain).commit_range(lo, hi, blocks[hi].hash, rows, lo_parent=blocks[lo].parent_hash)
     if stages is not None:
         stages.fetch_s += t1 - t0
         stages.decode_s += t2 - t1
@@ -217,8 +253,8 @@ async def index_range(
 
 
 async def backfill(
-    rpc: RpcClient,
-    pool: asyncpg.Pool,
+    source: Source | RpcClient,
+    dest: store.Store | asyncpg.Pool,
     chain: ChainConfig,
     lo: int,
     hi: int,
@@ -236,8 +272,8 @@ async def backfill(
         raise SyncError(f"--from {lo} is above --to {hi}")
     started = time.monotonic()
     result = BackfillResult(chain.name, lo, hi)
-    async with pool.acquire() as conn:
-        done = [] if force else await store.indexed_ranges(conn, chain.chain_id)
+    source, dest = as_source(source, chain), as_store(dest, chain)
+    done = [] if force else await dest.indexed_ranges()
     todo = store.gaps(lo, hi, done)
     result.skipped_blocks = (hi - lo + 1) - sum(r.hi - r.lo + 1 for r in todo)
     if progress and result.skipped_blocks:
@@ -262,7 +298,7 @@ async def backfill(
             t0 = time.monotonic()
             try:
                 n_logs, rows, written = await index_range(
-                    rpc, pool, chain, a, b, stages=result.stages, decoder=decoder, spans=spans,
+                    source, dest, chain, a, b, stages=result.stages, decoder=decoder, spans=spans,
                 )
             except RangeTooLarge as e:
                 span = spans.refused(a, b, e)

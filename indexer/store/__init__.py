@@ -1,12 +1,14 @@
 """Postgres: migrations, exactly-once range writes (rows + checkpoint in one transaction), reads.
 
-One module per job (base, migrate, writes, ranges, counts, raw, rollback, chain_state, starts); this package
-is their one public face, so callers write `store.commit_range`, `store.migrate`, ... ."""
+One module per job (base, migrate, writes, ranges, counts, raw, rollback, chain_state, starts; chain_store
+binds the ones follow and sync use to one chain: the Store protocol); this package is their one public
+face, so callers write `store.commit_range`, `store.migrate`, ... ."""
 
 from __future__ import annotations
 
 from .base import SQL_DIR, Conn, Discontinuity, HashMismatch, Range, StoreError, lock_chain
 from .chain_state import clear_stopped, mark_stopped, save_chain_state, stopped_reason
+from .chain_store import PgStore, Store
 from .counts import table_counts, undecoded_counts
 from .migrate import MIGRATION_LOCK, migrate, migration_files, view_files, view_names, views_checksum
 from .ranges import add_range, check_seams, commit_range, gaps, indexed_ranges, overlaps_indexed
@@ -33,7 +35,9 @@ __all__ = [
     "Conn",
     "Discontinuity",
     "HashMismatch",
+    "PgStore",
     "Range",
+    "Store",
     "StoreError",
     "add_range",
     "all_tees",

@@ -71,11 +71,8 @@ async def follow_until(follower: Follower, target: int, timeout: float = 30.0) -
             while True:
                 if task.done():
                     task.result()
-                async with follower.pool.acquire() as conn:
-                    tip = await conn.fetchval(
-                        "select max(to_block) from og.indexed_ranges where chain_id = $1", follower.chain.chain_id
-                    )
-                if tip == target and follower.stats.head == target:
+                tip = await follower.dest.tip()
+                if tip is not None and tip[0] == target and follower.stats.head == target:
                     return
                 await asyncio.sleep(0.05)
     finally:
@@ -204,9 +201,12 @@ async def test_reorg_deeper_than_the_window_stops_with_a_clear_error(devnet: Dev
 
 
 @asynccontextmanager
-async def followed_through_proxy(devnet: DevnetPair, server_dsn: str) -> AsyncIterator[tuple[RpcProxy, Follower]]:
+async def followed_through_proxy(devnet: DevnetPair, server_dsn: str) -> AsyncIterator[
+    tuple[RpcProxy, Follower, asyncpg.Pool, RpcClient]
+]:
     """Base with payments in blocks 1..5, followed (window 4) through a proxy as the primary URL
-    and the node itself as the second; yields once the follower has reached block 5."""
+    and the node itself as the second; yields (proxy, follower, its pool, its client) once the
+    follower has reached block 5."""
     url = devnet.urls["base"]
     mine(url, [payment(T0 + i * 60, payer(i), 1000 + i) for i in range(1, 6)])
     proxy = await RpcProxy(url).start()
@@ -215,19 +215,19 @@ async def followed_through_proxy(devnet: DevnetPair, server_dsn: str) -> AsyncIt
         async with fresh_pool(server_dsn) as pool, RpcClient(chain.rpc_urls, backoff_s=0.01) as rpc:
             f = Follower(rpc, pool, chain, FAST)
             await follow_until(f, 5)
-            yield proxy, f
+            yield proxy, f, pool, rpc
     finally:
         await proxy.stop()
 
 
 async def test_rpc_failover_primary_dies_mid_run_secondary_continues(devnet: DevnetPair, server_dsn: str) -> None:
     url = devnet.urls["base"]
-    async with followed_through_proxy(devnet, server_dsn) as (primary, f):
+    async with followed_through_proxy(devnet, server_dsn) as (primary, f, pool, rpc):
         primary.dead = True
         mine(url, [payment(T0 + 600 + i * 60, payer(20 + i), 3000 + i) for i in range(5)])
         await follow_until(f, 10)
-        assert [p[2] for p in await paid(f.pool)] == [1000 + i for i in range(1, 6)] + [3000 + i for i in range(5)]
-        assert f.rpc.stats.retries >= 1 and f.rpc.url == url
+        assert [p[2] for p in await paid(pool)] == [1000 + i for i in range(1, 6)] + [3000 + i for i in range(5)]
+        assert rpc.stats.retries >= 1 and rpc.url == url
 
 
 async def test_sigkill_during_live_follow_then_restart_converges(

@@ -32,8 +32,7 @@ async def test_a_reorg_only_one_node_reports_rolls_nothing_back(devnet: DevnetPa
     and transactions); the second node disagrees. The follower must not roll back, and carries on
     with the node that agrees with what is stored."""
     url = devnet.urls["base"]
-    async with followed_through_proxy(devnet, server_dsn) as (liar, f):  # blocks 1..5 followed
-        pool, rpc = f.pool, f.rpc
+    async with followed_through_proxy(devnet, server_dsn) as (liar, f, pool, rpc):  # blocks 1..5 followed
         before = await paid(pool)
         mine(url, [payment(T0 + 600, payer(6), 1006)])  # block 6
         async with RpcClient([url]) as honest:
