@@ -107,7 +107,7 @@ class Follower:
             # Nothing new, or a node behind us. Only a stored block that differs from the node's
             # block at the same height is a reorg (and _reorg confirms it on a second answer).
             if at_head is not None and at_head != head.hash:
-                return await self._reorg(head.number, head.number)
+                return await self._reorg(head.number, head.number, current)
             if head.number < current[0]:
                 return self._lagging(head.number, current[0])
             return Outcome.NOTHING_NEW
@@ -115,7 +115,7 @@ class Follower:
             return await self._extend(head.number, done, current, stop)
         except (store.Discontinuity, store.HashMismatch) as e:
             log.warning("discontinuity chain=%s block=%d error=%s", self.chain.name, e.block_number, e)
-            return await self._reorg(e.block_number, head.number)
+            return await self._reorg(e.block_number, head.number, current)
 
     def _lagging(self, head: int, tip: int) -> Outcome:
         self.stats.lagging += 1
@@ -173,13 +173,15 @@ class Follower:
         log.info("batch chain=%s from=%d to=%d logs=%d rows=%d", self.chain.name, lo, hi, n_logs, sum(written.values()))
         return Outcome.PROGRESS
 
-    async def _reorg(self, suspect: int, head: int) -> Outcome:
+    async def _reorg(self, suspect: int, head: int, current: tuple[int, str] | None) -> Outcome:
         """A stored block is in doubt (`suspect`). Find the last stored block that is still canonical
         and roll back above it in one transaction. Canonical hashes are read twice (rotating URLs
         when there are several) and must agree, and a rollback needs a stored block whose hash
         differs from the canonical one at its height: disagreeing or lagging nodes roll nothing back.
-        A fork below the window (the stored tip's last `finality_depth` blocks) stops the chain."""
-        current = await self.dest.tip()
+        A fork below the window stops the chain. The window is the last `finality_depth` blocks of
+        `current`, the tip this pass started from: ranges a concurrent catch-up committed above it
+        meanwhile must not move the window past the blocks in doubt (they are at or above the fork,
+        so the rollback removes them too)."""
         if current is None:
             return Outcome.NOTHING_NEW
         floor = max(self.chain.start_block, current[0] - self.depth)

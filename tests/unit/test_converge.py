@@ -112,14 +112,10 @@ async def test_converge_reorg_while_down_beyond_window() -> None:
     await reorg_while_down_beyond_window(replace(CHAIN, max_block_range=50))  # catch-up 11..16 in one range
 
 
-@pytest.mark.xfail(raises=ReorgTooDeep, strict=True, reason="known bug: the window is measured from a tip "
-                   "that a concurrent catch-up range moved above the fork (see the docstring)")
 async def test_converge_reorg_while_down_beyond_window_caught_up_in_several_ranges() -> None:
     """The catch-up 11..16 is two concurrent ranges, 11..15 and 16..16. The second one touches no
-    stored block and commits; the first fails its seam. _reorg then reads the tip 16 and looks for
-    the fork in 12..16, above the stored blocks in doubt, and stops the chain as too deep, though the
-    fork (8) is inside the stored tip's window (6..10). Postgres does the same
-    (tests/integration/test_fake_store.py)."""
+    stored block and commits; the first fails its seam. The fork (8) is looked for in the window of
+    the tip the pass started from (6..10), not of the tip 16 the second range left."""
     await reorg_while_down_beyond_window(CHAIN)
 
 
