@@ -260,7 +260,7 @@ def _shape_load(shape: str, args: argparse.Namespace) -> bench_load.Load:
         return bench_load.generate(args.logs, args.seed)
     if shape == "dense-payload":
         return bench_shapes.dense_payload(args.seed)
-    return bench_shapes.sparse(args.seed, args.sparse_blocks, gap=1000)
+    return bench_shapes.sparse(args.seed, args.sparse_blocks, args.sparse_gap)
 
 
 def _mine(nodes: tuple[AnvilNode, AnvilNode], load: bench_load.Load) -> float:
@@ -325,7 +325,7 @@ def shapes_main(args: argparse.Namespace) -> None:
     rows: list[dict[str, Any]] = []
     for shape in shapes:
         load = _shape_load(shape, args)
-        nodes = start_chain_pair()
+        nodes = start_chain_pair(keep_history=shape != "sparse")  # the backfill reads no historical state
         proxies: list[ProviderProxy] = []
         try:
             mine_s = _mine(nodes, load)
@@ -431,8 +431,10 @@ def main() -> None:
     p.add_argument("--provider", action="store_true",
                    help="with --shapes: every call through a loopback proxy with a hosted provider's latency, caps "
                    "and rate limit (bench_provider.Profile)")
-    p.add_argument("--sparse-blocks", type=int, default=4000,
-                   help="blocks per chain of the sparse shape (default 4000: anvil_mine slows down as the chain grows)")
+    p.add_argument("--sparse-blocks", type=int, default=bench_shapes.SPARSE_BLOCKS,
+                   help=f"blocks per chain of the sparse shape (default {bench_shapes.SPARSE_BLOCKS:,})")
+    p.add_argument("--sparse-gap", type=int, default=bench_shapes.SPARSE_GAP,
+                   help=f"blocks per log of the sparse shape, on each chain (default {bench_shapes.SPARSE_GAP:,})")
     args = p.parse_args()
     if args.logs < 1000 or args.runs < 1:
         p.error("--logs must be >= 1000 and --runs >= 1")
