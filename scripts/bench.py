@@ -387,7 +387,7 @@ def shapes_table(args: argparse.Namespace, rows: list[dict[str, Any]], profile: 
         f"a max_block_range sweep ({args.sweep}); median of {args.runs} run(s); "
         + (f"provider profile: {profile.describe()}" if profile else "direct to anvil"),
         "",
-        f"{'shape':<14}{'logs':>9}{'blocks':>9}{'default logs/s':>16}{'best span':>11}{'best logs/s':>13}"
+        f"{'shape':<14}{'logs':>9}{'blocks':>11}{'default logs/s':>16}{'best span':>11}{'best logs/s':>13}"
         f"{'default/best':>14}{'peak RSS MiB':>14}{'getLogs (min)':>15}{'CPU us/log':>12}"
         + (f"{'vs naive':>10}" if profile is None else f"{'bound logs/s':>14}{'vs bound':>10}"),
     ]
@@ -395,7 +395,7 @@ def shapes_table(args: argparse.Namespace, rows: list[dict[str, Any]], profile: 
         tail = (f"{r.get('cpu_vs_naive', 0):>9.2f}x" if profile is None
                 else f"{r['provider_bound_logs_per_s']:>14,.0f}{r['vs_provider_bound']:>9.0%} ")
         lines.append(
-            f"{r['shape']:<14}{r['logs']:>9,}{r['blocks']:>9,}{r['default_logs_per_s']:>16,.0f}{r['best_span']:>11}"
+            f"{r['shape']:<14}{r['logs']:>9,}{r['blocks']:>11,}{r['default_logs_per_s']:>16,.0f}{r['best_span']:>11}"
             f"{r['best_logs_per_s']:>13,.0f}{r['default_vs_best']:>13.0%} {r['peak_rss_mib']:>13.0f}"
             f"{str(r['get_logs']) + ' (' + str(r['get_logs_min']) + ')':>15}{r['cpu_us_per_log']:>12.0f}" + tail
         )
