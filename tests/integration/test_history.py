@@ -53,6 +53,11 @@ async def _resolve(dsn: str, url: str) -> tuple[history.HistoryStart, int]:
         await conn.close()
 
 
+async def _first_code_block(url: str, address: str, lo: int, hi: int) -> tuple[int | None, int]:
+    async with RpcClient([url], chain_name="base") as rpc:
+        return await history.first_code_block(rpc, address, lo, hi)
+
+
 async def _fetch(dsn: str, sql: str) -> list[Any]:
     conn = await asyncpg.connect(dsn)
     try:
@@ -110,6 +115,10 @@ def test_contracts_placed_after_100k_empty_blocks_are_found_by_bisection_and_bac
     searched = head - EMPTY
     per_address = (1 + math.floor(math.log2(searched)), 1 + math.ceil(math.log2(searched)))
     assert len(WATCHED) * per_address[0] <= calls <= len(WATCHED) * per_address[1]
+    # anvil 1.7.1 cannot serve a search from block 0 over this chain: it keeps the state of recent
+    # blocks only (none of the loaded 100k), as a non-archive provider does
+    with pytest.raises(history.NoHistoricalState):
+        asyncio.run(_first_code_block(node.url, TOKEN, 0, head))
     again, calls_again = asyncio.run(_resolve(fresh_dsn, node.url))
     assert calls_again == 0  # found once, stored, never searched again
     assert (again.block, again.reason) == (found.block, found.reason)
