@@ -260,7 +260,7 @@ def _shape_load(shape: str, args: argparse.Namespace) -> bench_load.Load:
         return bench_load.generate(args.logs, args.seed)
     if shape == "dense-payload":
         return bench_shapes.dense_payload(args.seed)
-    return bench_shapes.sparse(args.seed, args.sparse_blocks, gap=1000)
+    return bench_shapes.sparse(args.seed, args.sparse_blocks, args.sparse_gap)
 
 
 def _mine(nodes: tuple[AnvilNode, AnvilNode], load: bench_load.Load) -> float:
@@ -328,7 +328,7 @@ def shapes_main(args: argparse.Namespace) -> None:
     rows: list[dict[str, Any]] = []
     for shape in shapes:
         load = _shape_load(shape, args)
-        nodes = start_chain_pair()
+        nodes = start_chain_pair(keep_history=shape != "sparse")  # the backfill reads no historical state
         proxies: list[ProviderProxy] = []
         try:
             mine_s = _mine(nodes, load)
@@ -387,10 +387,11 @@ def shapes_main(args: argparse.Namespace) -> None:
 def shapes_table(args: argparse.Namespace, rows: list[dict[str, Any]], profile: Profile | None) -> str:
     lines = [
         f"og-indexer at default settings (max_block_range as configured, concurrency {DEFAULT_CONCURRENCY}) vs "
-        f"a sweep of fixed spans ({args.sweep} blocks per eth_getLogs call); median of {args.runs} run(s); "
+        f"a sweep of fixed spans ({args.sweep} blocks per eth_getLogs call, at most each chain's "
+        f"max_block_range); median of {args.runs} run(s); "
         + (f"provider profile: {profile.describe()}" if profile else "direct to anvil"),
         "",
-        f"{'shape':<14}{'logs':>9}{'blocks':>9}{'default logs/s':>16}{'best span':>11}{'best logs/s':>13}"
+        f"{'shape':<14}{'logs':>9}{'blocks':>11}{'default logs/s':>16}{'best span':>11}{'best logs/s':>13}"
         f"{'default/best':>14}{'peak RSS MiB':>14}{'getLogs (min)':>15}{'CPU us/log':>12}"
         + (f"{'vs naive':>10}" if profile is None else f"{'bound logs/s':>14}{'vs bound':>10}"),
     ]
@@ -398,7 +399,7 @@ def shapes_table(args: argparse.Namespace, rows: list[dict[str, Any]], profile: 
         tail = (f"{r.get('cpu_vs_naive', 0):>9.2f}x" if profile is None
                 else f"{r['provider_bound_logs_per_s']:>14,.0f}{r['vs_provider_bound']:>9.0%} ")
         lines.append(
-            f"{r['shape']:<14}{r['logs']:>9,}{r['blocks']:>9,}{r['default_logs_per_s']:>16,.0f}{r['best_span']:>11}"
+            f"{r['shape']:<14}{r['logs']:>9,}{r['blocks']:>11,}{r['default_logs_per_s']:>16,.0f}{r['best_span']:>11}"
             f"{r['best_logs_per_s']:>13,.0f}{r['default_vs_best']:>13.0%} {r['peak_rss_mib']:>13.0f}"
             f"{str(r['get_logs']) + ' (' + str(r['get_logs_min']) + ')':>15}{r['cpu_us_per_log']:>12.0f}" + tail
         )
@@ -505,8 +506,10 @@ def main() -> None:
     p.add_argument("--provider", action="store_true",
                    help="with --shapes: every call through a loopback proxy with a hosted provider's latency, caps "
                    "and rate limit (bench_provider.Profile)")
-    p.add_argument("--sparse-blocks", type=int, default=4000,
-                   help="blocks per chain of the sparse shape (default 4000: anvil_mine slows down as the chain grows)")
+    p.add_argument("--sparse-blocks", type=int, default=bench_shapes.SPARSE_BLOCKS,
+                   help=f"blocks per chain of the sparse shape (default {bench_shapes.SPARSE_BLOCKS:,})")
+    p.add_argument("--sparse-gap", type=int, default=bench_shapes.SPARSE_GAP,
+                   help=f"blocks per log of the sparse shape, on each chain (default {bench_shapes.SPARSE_GAP:,})")
     p.add_argument("--foreign-x402", type=int, default=0, metavar="N",
                    help="instead of the table above: og-indexer on the real mix without and with other merchants' "
                    "x402 settlements at N times its own (issue #17), calls, bytes and rows compared (default 0: off)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import asyncpg
@@ -12,7 +13,9 @@ import pytest
 from pipeline_helpers import devnet_config, head
 
 from indexer.config import BASE
+from indexer.devnet.anvil import AnvilNode, start_anvil
 from indexer.devnet.anvil_client import AnvilClient as DevRpc
+from indexer.devnet.contracts import install_chain
 from indexer.devnet.plan import PlannedTx, call, event
 from indexer.rpc import RpcClient
 from indexer.span import PROBE_BLOCKS, TARGET_LOGS
@@ -79,23 +82,30 @@ async def test_dense_range_at_defaults_is_fetched_in_several_target_sized_calls(
     assert max(n for a, _, n in done if a >= 4 * PROBE_BLOCKS) <= TARGET_LOGS + per_block
 
 
+@pytest.fixture
+def bare_base() -> Iterator[AnvilNode]:
+    """A Base node without historical state: it mines empty blocks steadily fast (anvil.NO_HISTORY_ARGS)."""
+    with start_anvil(BASE.chain_id, keep_history=False) as node:
+        yield node
+
+
 async def test_sparse_range_is_scanned_in_about_as_few_calls_as_the_ceiling_allows(
-    pool: asyncpg.Pool, devnet: DevnetPair
+    pool: asyncpg.Pool, bare_base: AnvilNode
 ) -> None:
-    # anvil 1.7's anvil_mine costs more per block the longer the chain (about 15 ms per block at 3,000
-    # blocks), so the ceiling is scaled down with the range: 2,000 blocks under a 200-block ceiling.
-    empty, marks, ceiling = 500, 4, 200
-    with DevRpc(devnet.base.url) as rpc:
+    empty, marks = 10_000, 20  # 200,000 blocks, a log every 10,000, under Base's default ceiling
+    with DevRpc(bare_base.url) as rpc:
+        install_chain(rpc)  # emitters at the real addresses
         for k in range(marks):
             rpc.call("anvil_mine", [hex(empty - 1), "0x1"])
             _send(rpc, _transfers(1, k), k)
             rpc.call("evm_mine", [])
-    top = await head(devnet.base.url)
+    top = await head(bare_base.url)
     assert top == empty * marks
-    chain = devnet_config(devnet.urls, base={"max_block_range": ceiling}).chain("base")
+    chain = devnet_config({"opengradient": bare_base.url, "base": bare_base.url}).chain("base")
     async with RpcClient(chain.rpc_urls, chain_name=chain.name) as client:
         r = await backfill(client, pool, chain, 0, top)
         calls = client.stats.calls["eth_getLogs"]
     assert r.logs == marks
-    minimum = -(-(top + 1) // ceiling)
+    minimum = -(-(top + 1) // chain.max_block_range)
+    assert minimum == 101
     assert minimum <= calls <= minimum + 4  # the probe's few extra calls while the span grows to the ceiling
