@@ -33,7 +33,13 @@ def _chains(args: argparse.Namespace) -> list[ChainConfig]:
 
     cfg = load_config(None, {"OG_RPC_URL": args.og_url, "BASE_RPC_URL": args.base_url})
     chains = [cfg.chain(name) for name in ("opengradient", "base")]
-    return [replace(c, max_block_range=args.span) if args.span else c for c in chains]  # 0: the defaults
+    if not args.span:
+        return chains  # the defaults
+    if getattr(args, "fixed_span", False):
+        # A swept span stays within the chain's configured ceiling, which stands for its providers'
+        # cap (anvil has none): the sweep tunes spans as a user could, not the provider.
+        return [replace(c, max_block_range=min(args.span, c.max_block_range)) for c in chains]
+    return [replace(c, max_block_range=args.span) for c in chains]
 
 
 class RssSampler(threading.Thread):
