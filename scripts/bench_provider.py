@@ -38,13 +38,14 @@ class Profile:
 
 
 def minimum_work(blocks: int, logs: int, blocks_with_logs: int, txs_read: int, profile: Profile,
-                 batch: int = 200) -> tuple[int, int, int]:
+                 batch: int = 200, receipts_read: int = 0) -> tuple[int, int, int]:
     """(eth_getLogs calls, JSON-RPC calls, HTTP requests) that one chain's range needs at the least:
-    spans within the range limit and the result cap, the headers of the blocks with logs (their time)
-    and the transactions the rows read, batched."""
+    spans within the range limit and the result cap, the headers of the blocks with logs (their time),
+    the transactions the rows read and the receipts of the payments (their x402 proxy logs), batched."""
     get_logs = max(math.ceil(blocks / profile.max_range), math.ceil(logs / profile.max_results))
-    lookups = blocks_with_logs + txs_read
-    return get_logs, get_logs + lookups, get_logs + math.ceil(blocks_with_logs / batch) + math.ceil(txs_read / batch)
+    lookups = blocks_with_logs + txs_read + receipts_read
+    http = get_logs + sum(math.ceil(n / batch) for n in (blocks_with_logs, txs_read, receipts_read))
+    return get_logs, get_logs + lookups, http
 
 
 @dataclass
