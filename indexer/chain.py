@@ -1,4 +1,4 @@
-"""Typed chain data as fetched and validated from an RPC: logs, block headers, transactions, receipts."""
+"""Typed chain data as fetched and validated from an RPC: logs, block headers, transactions."""
 
 from __future__ import annotations
 
@@ -43,13 +43,3 @@ class Tx(msgspec.Struct, frozen=True, array_like=True, gc=False):
     sender: str
     to: str | None
     input: bytes
-
-
-class Receipt(msgspec.Struct, frozen=True, array_like=True, gc=False):
-    """A transaction's receipt, as far as the indexer reads it: where it was mined and its logs."""
-
-    tx_hash: str
-    block_number: int
-    block_hash: str
-    tx_index: int
-    logs: tuple[Log, ...]

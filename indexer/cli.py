@@ -423,7 +423,8 @@ def show_config(state: State) -> None:
         if c.pay_to:
             click.echo(f"  pay_to={', '.join(c.pay_to)}")
         for k in c.contracts:
-            watch = " (not watched)" if not k.watch else " (logs from receipts)" if k.from_receipts else ""
+            watch = (" (not watched)" if not k.watch
+                     else " (logs in our transactions only)" if k.in_read_transactions else "")
             click.echo(f"  {k.name} [{k.role}]{watch}: {', '.join(k.addresses)}")
     click.echo(f"database: {redact_dsn(cfg.database_url) if cfg.database_url else 'embedded'}")
 

@@ -24,12 +24,14 @@ _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 
 # Where a watched contract's logs come from (the `logs` key of a contract):
 # - "watch": eth_getLogs by its address, every log it emits;
-# - "receipts": only the logs it emits in the transactions whose receipts our rows read (rows.py,
-#   `reads_logs_of`). For a contract others use too, such as the x402 proxies every merchant settles
-#   through: what is fetched and stored then grows with OpenGradient's traffic, not with theirs.
+# - "transactions": only the logs it emits in the transactions whose logs our rows read (rows.py,
+#   `reads_logs_of`), fetched by eth_getLogs over those transactions' blocks (by block hash) and kept
+#   for those transactions only. For a contract others use too, such as the x402 proxies every
+#   merchant settles through: what is fetched and stored then grows with OpenGradient's traffic, not
+#   with theirs.
 LOGS_WATCH = "watch"
-LOGS_RECEIPTS = "receipts"
-LOG_SOURCES = (LOGS_WATCH, LOGS_RECEIPTS)
+LOGS_TRANSACTIONS = "transactions"
+LOG_SOURCES = (LOGS_WATCH, LOGS_TRANSACTIONS)
 
 
 class ConfigError(OgIndexerError, ValueError):
@@ -47,7 +49,7 @@ class Contract:
     start_block: int = 0
     end_block: int | None = None
     watch: bool = True  # False: known for calldata/ABI, but its logs are not fetched
-    logs: str = LOGS_WATCH  # LOGS_WATCH | LOGS_RECEIPTS: how a watched contract's logs are fetched
+    logs: str = LOGS_WATCH  # LOGS_WATCH | LOGS_TRANSACTIONS: how a watched contract's logs are fetched
 
     @property
     def by_get_logs(self) -> bool:
@@ -55,9 +57,9 @@ class Contract:
         return self.watch and self.logs == LOGS_WATCH
 
     @property
-    def from_receipts(self) -> bool:
-        """Its logs are taken from the receipts of the transactions our rows read, never by address."""
-        return self.watch and self.logs == LOGS_RECEIPTS
+    def in_read_transactions(self) -> bool:
+        """Its logs are taken only in the transactions whose logs our rows read, never by address."""
+        return self.watch and self.logs == LOGS_TRANSACTIONS
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,7 @@ class ChainConfig:
 
     @property
     def watched_addresses(self) -> tuple[str, ...]:
-        """Addresses whose logs are indexed, by eth_getLogs or from receipts."""
+        """Addresses whose logs are indexed, by eth_getLogs or in the transactions our rows read."""
         return tuple(a for c in self.contracts if c.watch for a in c.addresses)
 
     def contract_for(self, address: str) -> Contract | None:
@@ -199,17 +201,17 @@ BASE = ChainConfig(
             Role.X402_UPTO,
             ["0x4020A4f3b7b90ccA423B9fabCc0CE57C6C240002"],
             ["x402UptoPermit2Proxy.json"],
-            logs=LOGS_RECEIPTS,
+            logs=LOGS_TRANSACTIONS,
         ),
         _c(
             "x402_exact_proxy",
             Role.X402_EXACT,
             ["0x402085c248EeA27D92E8b30b2C58ed07f9E20001"],
             ["x402ExactPermit2Proxy.json"],
-            logs=LOGS_RECEIPTS,
+            logs=LOGS_TRANSACTIONS,
         ),
-        # The x402 proxies (above) are shared by every x402 merchant on Base: their logs are read from
-        # the receipts of OpenGradient's payment transactions only (issue #17).
+        # The x402 proxies (above) are shared by every x402 merchant on Base: their logs are read in
+        # OpenGradient's payment transactions only (issue #17).
         # Permit2 emits nothing on witness transfers and is busy with every token on Base: not fetched.
         _c(
             "permit2",

@@ -2,9 +2,9 @@
 
 A watched address has no logs before its code exists, so a backfill or a follower that starts at the
 earliest first block of a chain's watched contracts skips nothing it could index. Only contracts
-fetched by eth_getLogs count: one whose logs come from receipts (config `logs = "receipts"`, the
-x402 proxies) is read in the transactions of the others' logs, so it adds nothing before them. The first block
-is found by bisecting eth_getCode over block numbers (about log2(head) calls per contract, 26 on
+fetched by eth_getLogs count: one read only in the transactions of the others' logs (config
+`logs = "transactions"`, the x402 proxies) adds nothing before them. The first block is found by
+bisecting eth_getCode over block numbers (about log2(head) calls per contract, 26 on
 Base), stored in og.contract_starts, and never searched again. Where it cannot be found the chain
 starts where the configuration says (block 0 by default), and the reason is stored and shown:
 - no code at the head: a precompile (nodes usually report none for one, such as OpenGradient's

@@ -127,8 +127,9 @@ class Registration:
     only for what uses it. reads_calldata_of: roles whose calls this handler decodes from the
     transaction input; a transaction with a log of such a role keeps its input in og.transactions.
     reads_logs_of: roles whose logs in the same transaction the rows of those logs read
-    (ctx.logs_by_tx); where such a role's contract takes its logs from receipts (config `logs =
-    "receipts"`), the transaction's receipt is fetched (receipt_reader)."""
+    (ctx.logs_by_tx); where such a role's contract takes its logs only in the transactions that read
+    them (config `logs = "transactions"`), those logs are fetched for that transaction
+    (tx_logs_reader)."""
 
     handler: Handler
     reads_tx: Mapping[str, LogFilter]
@@ -504,7 +505,7 @@ def _settle_context(
 
 
 # A payment (a Transfer to a pay_to address) reads its sender, the x402 proxy's settle calldata, and
-# the proxy's Settled* log in the same transaction (from the receipt: the proxies are shared).
+# the proxy's Settled* log in the same transaction (fetched for this transaction: the proxies are shared).
 @handles(Role.TOKEN, reads_tx={"Transfer": to_pay_to}, reads_calldata_of=_X402_ROLES, reads_logs_of=_X402_ROLES)
 def _token(ctx: _Context, out: Rows, log: Log, contract: Contract, d: Decoded) -> None:
     a = d.args
@@ -592,13 +593,13 @@ def tx_reader(chain: ChainConfig) -> Callable[[Log], bool]:
 
 
 @cache
-def receipt_reader(chain: ChainConfig) -> Callable[[Log], bool]:
-    """A predicate: does this log's row read logs of its transaction that only the receipt brings,
-    those of a contract whose logs come from receipts (config `logs = "receipts"`)? The same test as
-    tx_reader, at the addresses whose handler reads logs of such a role (`reads_logs_of`); False
-    everywhere else and for a topic the ABIs do not know. So a receipt is fetched only for a
-    transaction that is fetched too: on Base, one per payment."""
-    sourced = frozenset(c.role for c in chain.contracts if c.from_receipts)
+def tx_logs_reader(chain: ChainConfig) -> Callable[[Log], bool]:
+    """A predicate: does this log's row read logs of its transaction that no eth_getLogs by address
+    brings, those of a contract read only in such transactions (config `logs = "transactions"`)? The
+    same test as tx_reader, at the addresses whose handler reads logs of such a role
+    (`reads_logs_of`); False everywhere else and for a topic the ABIs do not know. So those logs are
+    fetched only for a transaction that is fetched too: on Base, for the payments."""
+    sourced = frozenset(c.role for c in chain.contracts if c.in_read_transactions)
     return _reader(chain, lambda registration: bool(registration.reads_logs_of & sourced))
 
 

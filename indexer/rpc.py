@@ -14,7 +14,7 @@ import aiohttp
 import orjson
 
 from . import wire
-from .chain import Block, Log, Receipt, Tx
+from .chain import Block, Log, Tx
 from .config import redact_url
 from .errors import OgIndexerError
 
@@ -34,6 +34,14 @@ class RangeTooLarge(RpcError):
         super().__init__(message)
         self.hint = hint
         self.max_span = max_span
+
+
+# How RpcStats counts eth_getLogs calls by block hash, apart from those over a block range.
+BY_BLOCK_HASH = "eth_getLogs(blockHash)"
+
+
+class UnknownBlock(RpcError):
+    """The node does not know a block asked for by hash: it left the chain since it was read."""
 
 
 class ChainIdMismatch(RpcError):
@@ -169,31 +177,6 @@ def parse_tx(raw: Any, tx_hash: str) -> Tx:
     return tx
 
 
-def parse_receipt(raw: Any, tx_hash: str) -> Receipt:
-    """The validated receipt asked for (its logs read as parse_log reads eth_getLogs answers, each of
-    this transaction and block), or RetryableError naming what is wrong; a receipt not found (null:
-    not mined, or reorged away) is one."""
-    if not isinstance(raw, dict):
-        raise RetryableError(f"receipt of {tx_hash} not found (answer {raw!r})")
-    logs = raw.get("logs")
-    if not isinstance(logs, list):
-        raise RetryableError(f"malformed answer: receipt of {tx_hash} has logs {logs!r}")
-    r = Receipt(
-        tx_hash=_hash(raw.get("transactionHash"), "receipt.transactionHash"),
-        block_number=_qty(raw.get("blockNumber"), "receipt.blockNumber"),
-        block_hash=_hash(raw.get("blockHash"), "receipt.blockHash"),
-        tx_index=_qty(raw.get("transactionIndex"), "receipt.transactionIndex"),
-        logs=tuple(parse_log(g) for g in logs),
-    )
-    if r.tx_hash != tx_hash:
-        raise RetryableError(f"asked for the receipt of {tx_hash}, got {r.tx_hash}")
-    where = (r.tx_hash, r.block_hash, r.block_number, r.tx_index)
-    for g in r.logs:
-        if (g.tx_hash, g.block_hash, g.block_number, g.tx_index) != where:
-            raise RetryableError(f"receipt of {tx_hash} holds log {g.log_index} of another transaction or block")
-    return r
-
-
 class RpcClient:
     """Talks to one chain through one or more URLs; the first URL is preferred, the others take
     over on errors. Only idempotent reads are sent, so every call may be retried."""
@@ -315,11 +298,12 @@ class RpcClient:
         base, body = await self._send_batch(method, chunk)
         return self._batch_results(method, base, len(chunk), self._json(body))
 
-    async def _send_batch(self, method: str, chunk: Sequence[list[Any]]) -> tuple[int, bytes]:
-        """One HTTP batch request; the id of its first call and the answer's body."""
+    async def _send_batch(self, method: str, chunk: Sequence[list[Any]], label: str = "") -> tuple[int, bytes]:
+        """One HTTP batch request; the id of its first call and the answer's body. Its calls are
+        counted under `label` when given (a kind of call apart from the method's usual one)."""
         base = self._ids
         self._ids += len(chunk)
-        self.stats.calls[method] += len(chunk)
+        self.stats.calls[label or method] += len(chunk)
         req = [{"jsonrpc": "2.0", "id": base + k, "method": method, "params": p} for k, p in enumerate(chunk)]
         return base, await self._post_raw(orjson.dumps(req))
 
@@ -402,18 +386,46 @@ class RpcClient:
             out.update(await self._with_retries(method, attempt))
         return out
 
-    async def receipts(self, hashes: Iterable[str]) -> dict[str, Receipt]:
-        """Receipts of the transactions (eth_getTransactionReceipt, in batches like transactions),
-        each validated by parse_receipt."""
-        hs = sorted(set(hashes))
-        out: dict[str, Receipt] = {}
-        method = "eth_getTransactionReceipt"
+    async def logs_in_blocks(self, addresses: Sequence[str], block_hashes: Iterable[str]) -> dict[str, list[Log]]:
+        """Logs of the addresses in each block, asked by block hash (eth_getLogs with blockHash,
+        EIP-234; in batches like transactions), validated as get_logs validates a range: each of that
+        block and one of the addresses, once, in log order. A block the node does not know (reorged
+        away since it was read) raises UnknownBlock, for the caller to read the range again."""
+        hs = sorted(set(block_hashes))
+        out: dict[str, list[Log]] = {}
+        method = "eth_getLogs"
+        wanted = set(addresses)
         for i in range(0, len(hs), self.max_batch):
             chunk = hs[i : i + self.max_batch]
 
-            async def attempt(chunk: list[str] = chunk) -> dict[str, Receipt]:
-                raws = await self._batch_chunk(method, [[h] for h in chunk])
-                return {h: parse_receipt(r, h) for h, r in zip(chunk, raws, strict=True)}
+            async def attempt(chunk: list[str] = chunk) -> dict[str, list[Log]]:
+                base, body = await self._send_batch(
+                    method, [[{"blockHash": h, "address": sorted(wanted)}] for h in chunk], BY_BLOCK_HASH
+                )
+                answer = self._json(body)
+                if not isinstance(answer, list) or len(answer) != len(chunk):
+                    raise RetryableError(f"malformed batch answer to {method} by block hash")
+                got: dict[str, list[Log]] = {}
+                for item in answer:
+                    k = item.get("id", -1) - base if isinstance(item, dict) and isinstance(item.get("id"), int) else -1
+                    if not 0 <= k < len(chunk) or chunk[k] in got:
+                        raise RetryableError(f"malformed batch item for {method} by block hash")
+                    h = chunk[k]
+                    if item.get("error") is not None:
+                        err = item["error"]
+                        e = classify_error(method, err if isinstance(err, dict) else {"message": str(err)})
+                        if isinstance(e, RetryableError):
+                            raise e
+                        raise UnknownBlock(f"{method} of block {h}: {e}") from e
+                    logs = self._parse_logs(item.get("result"))
+                    seen: set[int] = set()
+                    for g in logs:
+                        if g.block_hash != h or g.address not in wanted or g.log_index in seen:
+                            raise RetryableError(f"{method} of block {h} returned log {g.block_number}/"
+                                                 f"{g.log_index} of {g.address} in block {g.block_hash}")
+                        seen.add(g.log_index)
+                    got[h] = sorted(logs, key=lambda g: g.log_index)
+                return got
 
             out.update(await self._with_retries(method, attempt))
         return out

@@ -17,12 +17,12 @@ import asyncpg
 
 from . import decodepool, store
 from .batch import EncodedRows
-from .chain import Block, Log, Receipt, Tx
+from .chain import Block, Log, Tx
 from .config import ChainConfig
 from .encode import decode_range, encode_rows, pack_fetched
 from .errors import OgIndexerError
-from .rows import build_rows, receipt_reader, tx_reader
-from .rpc import RangeTooLarge, RetryableError, RpcClient, RpcError
+from .rows import build_rows, tx_logs_reader, tx_reader
+from .rpc import RangeTooLarge, RetryableError, RpcClient, RpcError, UnknownBlock
 from .source import Fetched, Source
 from .span import SpanControl, payload_bytes
 
@@ -80,12 +80,12 @@ def _young_objects_collected_rarely() -> Iterator[None]:
         gc.set_threshold(*before)
 
 
-def addresses_for(chain: ChainConfig, lo: int, hi: int, *, from_receipts: bool = False) -> list[str]:
-    """Addresses fetched by eth_getLogs (or, with from_receipts, taken from receipts: config `logs`)
-    whose contract's active block range overlaps [lo, hi]."""
+def addresses_for(chain: ChainConfig, lo: int, hi: int, *, in_read_transactions: bool = False) -> list[str]:
+    """Addresses fetched by eth_getLogs (or, with in_read_transactions, those read only in the
+    transactions our rows read: config `logs`) whose contract's active block range overlaps [lo, hi]."""
     out: list[str] = []
     for c in chain.contracts:
-        if not (c.from_receipts if from_receipts else c.by_get_logs):
+        if not (c.in_read_transactions if in_read_transactions else c.by_get_logs):
             continue
         if c.start_block > hi or (c.end_block is not None and c.end_block < lo):
             continue
@@ -99,15 +99,17 @@ async def fetch_range(
     """Logs of [lo, hi] with the headers of their blocks (and of lo and hi, the seams) and the
     transactions their rows read (rows.tx_reader), checked against each other; an inconsistent
     answer is fetched again.
-    The logs of contracts whose logs come from receipts (config `logs = "receipts"`) are those in the
-    receipts of the transactions rows.receipt_reader names, fetched beside the transactions; so a
-    contract shared with others (the x402 proxies) costs what our own transactions hold, not theirs.
+    The logs of contracts read only in our transactions (config `logs = "transactions"`) are those
+    they emit in the transactions rows.tx_logs_reader names: eth_getLogs by the hash of each block
+    holding such a transaction (one call per block, batched beside the transactions), kept for those
+    transactions only. So a contract shared with others (the x402 proxies) costs what our own
+    transactions hold, not what theirs do, and nothing of theirs is stored.
     With headers_from, every header from there to hi is fetched too and must chain by parent hash
     (the unfinalized window, where reorgs are detected)."""
     addresses = addresses_for(chain, lo, hi)
-    from_receipts = frozenset(addresses_for(chain, lo, hi, from_receipts=True))
+    in_ours = addresses_for(chain, lo, hi, in_read_transactions=True)
     reads_tx = tx_reader(chain)
-    reads_receipt = receipt_reader(chain)
+    reads_tx_logs = tx_logs_reader(chain)
     problem: str | None = None
     for attempt in range(4):
         logs = await rpc.get_logs(addresses, lo, hi) if addresses else []
@@ -115,13 +117,23 @@ async def fetch_range(
         if headers_from is not None:
             wanted |= set(range(max(lo, headers_from), hi + 1))
         blocks = await rpc.blocks(wanted)
-        receipt_of = {g.tx_hash: g for g in logs if from_receipts and reads_receipt(g)}
-        txs, receipts = await asyncio.gather(
-            rpc.transactions({g.tx_hash for g in logs if reads_tx(g)}), rpc.receipts(receipt_of)
-        )
-        problem = _inconsistency(logs, blocks, txs) or _receipt_inconsistency(receipt_of, receipts)
-        if problem is None:
-            return _with_receipt_logs(logs, receipts, from_receipts), blocks, txs
+        ours = {g.tx_hash: g for g in logs if in_ours and reads_tx_logs(g)}  # transaction -> a log of it
+        try:
+            txs, in_blocks = await asyncio.gather(
+                rpc.transactions({g.tx_hash for g in logs if reads_tx(g)}),
+                rpc.logs_in_blocks(in_ours, {g.block_hash for g in ours.values()}) if ours else _nothing(),
+            )
+        except UnknownBlock as e:  # a block of the range left the chain meanwhile: read it again
+            problem = str(e)
+        else:
+            extra = [g for h in {g.block_hash for g in ours.values()} for g in in_blocks[h] if g.tx_hash in ours]
+            problem = _inconsistency(logs, blocks, txs) or _inconsistency(extra, blocks, {})
+            if problem is None:
+                problem = next((f"log {g.block_number}/{g.log_index} of {g.tx_hash} has index {g.tx_index}, "
+                                f"another log of it says {ours[g.tx_hash].tx_index}"
+                                for g in extra if g.tx_index != ours[g.tx_hash].tx_index), None)
+            if problem is None:
+                return _merged(logs, extra), blocks, txs
         log.warning(
             "inconsistent_answer chain=%s from=%d to=%d attempt=%d problem=%s",
             chain.name,
@@ -132,6 +144,20 @@ async def fetch_range(
         )
         await asyncio.sleep(0.5 * (attempt + 1))
     raise RetryableError(f"{chain.name} {lo}-{hi}: the RPC keeps giving inconsistent answers: {problem}")
+
+
+async def _nothing() -> dict[str, list[Log]]:
+    return {}
+
+
+def _merged(logs: list[Log], extra: list[Log]) -> list[Log]:
+    """The range's logs and those of our transactions asked by block hash, one each, in chain order."""
+    if not extra:
+        return logs
+    merged = {(g.block_number, g.log_index): g for g in logs}
+    for g in extra:
+        merged.setdefault((g.block_number, g.log_index), g)
+    return [merged[k] for k in sorted(merged)]
 
 
 def _inconsistency(logs: Sequence[Log], blocks: dict[int, Block], txs: dict[str, Tx]) -> str | None:
@@ -147,29 +173,6 @@ def _inconsistency(logs: Sequence[Log], blocks: dict[int, Block], txs: dict[str,
         if tx is not None and (tx.block_hash != g.block_hash or tx.tx_index != g.tx_index):
             return f"transaction {g.tx_hash} is in block {tx.block_hash} index {tx.tx_index}, log says otherwise"
     return None
-
-
-def _receipt_inconsistency(logs_by_tx: dict[str, Log], receipts: dict[str, Receipt]) -> str | None:
-    """A receipt must be of the block (by hash) and position the log that asked for it says: one from
-    another block is an answer given across a reorg, never written."""
-    for h, g in logs_by_tx.items():
-        r = receipts.get(h)
-        if r is None:
-            return f"no receipt for transaction {h}"
-        if r.block_hash != g.block_hash or r.tx_index != g.tx_index:
-            return f"receipt of {h} is in block {r.block_hash} index {r.tx_index}, log says otherwise"
-    return None
-
-
-def _with_receipt_logs(logs: list[Log], receipts: dict[str, Receipt], addresses: frozenset[str]) -> list[Log]:
-    """The range's logs and the receipts' logs of the addresses, one each, in chain order."""
-    extra = [g for r in receipts.values() for g in r.logs if g.address in addresses]
-    if not extra:
-        return logs
-    merged = {(g.block_number, g.log_index): g for g in logs}
-    for g in extra:
-        merged.setdefault((g.block_number, g.log_index), g)
-    return [merged[k] for k in sorted(merged)]
 
 
 class RpcSource:

@@ -38,13 +38,14 @@ class Profile:
 
 
 def minimum_work(blocks: int, logs: int, blocks_with_logs: int, txs_read: int, profile: Profile,
-                 batch: int = 200, receipts_read: int = 0) -> tuple[int, int, int]:
+                 batch: int = 200, payment_blocks: int = 0) -> tuple[int, int, int]:
     """(eth_getLogs calls, JSON-RPC calls, HTTP requests) that one chain's range needs at the least:
     spans within the range limit and the result cap, the headers of the blocks with logs (their time),
-    the transactions the rows read and the receipts of the payments (their x402 proxy logs), batched."""
+    the transactions the rows read and, by block hash, the x402 proxy logs of the blocks holding a
+    payment, batched."""
     get_logs = max(math.ceil(blocks / profile.max_range), math.ceil(logs / profile.max_results))
-    lookups = blocks_with_logs + txs_read + receipts_read
-    http = get_logs + sum(math.ceil(n / batch) for n in (blocks_with_logs, txs_read, receipts_read))
+    lookups = blocks_with_logs + txs_read + payment_blocks
+    http = get_logs + sum(math.ceil(n / batch) for n in (blocks_with_logs, txs_read, payment_blocks))
     return get_logs, get_logs + lookups, http
 
 
@@ -119,6 +120,8 @@ class ProviderProxy:
 
     def _range_refusal(self, call: dict[str, Any]) -> dict[str, Any] | None:
         f = call["params"][0]
+        if "blockHash" in f:  # one block, asked by hash: no range to cap
+            return None
         lo, hi = int(f["fromBlock"], 16), int(f["toBlock"], 16)
         if hi - lo + 1 <= self.profile.max_range:
             return None
@@ -132,7 +135,7 @@ class ProviderProxy:
 
     def _result_refusal(self, call: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
         logs = answer.get("result")
-        if not isinstance(logs, list) or len(logs) <= self.profile.max_results:
+        if not isinstance(logs, list) or len(logs) <= self.profile.max_results or "fromBlock" not in call["params"][0]:
             return answer
         self.refused_results += 1
         lo = int(call["params"][0]["fromBlock"], 16)

@@ -3,7 +3,7 @@
 FakeChain is built Shovel style: blocks with a hash and a parent, the logs of each; a reorg replaces
 the blocks from N on with a new branch; a node may serve a head below the real one, or another chain
 altogether (a node that lies); a provider cap refuses wide ranges. It answers what sync.fetch_range
-asks an RPC client, so its ranges come through the real fetch, checks and receipts.
+asks an RPC client, so its ranges come through the real fetch and its checks.
 FakeStore keeps what the pipeline commits as COPY tuples keyed by each table's declared key, with the
 Postgres store's seam checks and exactly-once semantics; it decodes nothing (the rows are the
 EncodedRows the pipeline built) and keeps no derived state (og.tees).
@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from indexer.batch import EncodedRows
-from indexer.chain import Block, Log, Receipt, Tx
+from indexer.chain import Block, Log, Tx
 from indexer.config import BASE, ChainConfig
 from indexer.devnet.plan import PlannedTx, event
 from indexer.follow import Follower, Outcome
-from indexer.rpc import RangeTooLarge, RpcError
+from indexer.rpc import RangeTooLarge, RpcError, UnknownBlock
 from indexer.source import Fetched
 from indexer.store import Discontinuity, HashMismatch, Range
 from indexer.sync import fetch_range
@@ -119,7 +119,8 @@ class FakeChain:
         return out
 
     async def fetch(self, lo: int, hi: int, headers_from: int | None = None) -> Fetched:
-        """The real sync.fetch_range over this chain's RPC answers below (its checks, its receipts)."""
+        """The real sync.fetch_range over this chain's RPC answers below (its checks, the logs of our
+        transactions asked by block hash)."""
         return await fetch_range(self, self.config, lo, hi, headers_from)  # type: ignore[arg-type]
 
     # --- what fetch_range asks an rpc.RpcClient ---------------------------------------------------
@@ -140,14 +141,15 @@ class FakeChain:
         view, _ = self._served()
         return {h: view.txs[h] for h in hashes}
 
-    async def receipts(self, hashes: Iterable[str]) -> dict[str, Receipt]:
+    async def logs_in_blocks(self, addresses: Sequence[str], block_hashes: Iterable[str]) -> dict[str, list[Log]]:
         await asyncio.sleep(0)
         view, _ = self._served()
-        out: dict[str, Receipt] = {}
-        for h in hashes:
-            tx = view.txs[h]
-            logs = tuple(g for g in view.logs[tx.block_hash] if g.tx_hash == h)
-            out[h] = Receipt(h, tx.block_number, tx.block_hash, tx.tx_index, logs)
+        wanted = set(addresses)
+        out: dict[str, list[Log]] = {}
+        for h in block_hashes:
+            if h not in view.logs:
+                raise UnknownBlock(f"{self.url}: unknown block {h}")
+            out[h] = [g for g in view.logs[h] if g.address in wanted]
         return out
 
 

@@ -1,7 +1,7 @@
 """A loopback JSON-RPC proxy for tests: forwards to a real node, enforces an eth_getLogs block-range
 cap like hosted providers do, injects 429s, 5xx, timeouts and garbage at a seeded rate, can lie
-consistently (rewrite: every occurrence of a text in its answers replaced, e.g. block hashes), and
-can lag (head_lag: it serves the chain as it was that many blocks ago, like a node still syncing)."""
+consistently (rewrite: every occurrence of a text in its answers replaced, and back in its requests, e.g.
+block hashes), and can lag (head_lag: it serves the chain as it was that many blocks ago, like a node still syncing)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,8 @@ class RpcProxy:
     refused_ranges: int = 0
     requests: int = 0
     dead: bool = False
-    rewrite: dict[str, str] = field(default_factory=dict)  # text replaced in every answer: a lying node
+    rewrite: dict[str, str] = field(default_factory=dict)  # text replaced in every answer (and back in
+    # requests): a lying node
     head_lag: int = 0  # blocks this node is behind the upstream head
     _runner: web.AppRunner | None = None
     _session: aiohttp.ClientSession | None = None
@@ -68,6 +69,8 @@ class RpcProxy:
         if self.faults.max_range is None or call.get("method") != "eth_getLogs":
             return None
         f = call["params"][0]
+        if "blockHash" in f:  # one block, asked by hash: no range to cap
+            return None
         lo, hi = int(f["fromBlock"], 16), int(f["toBlock"], 16)
         if hi - lo + 1 <= self.faults.max_range:
             return None
@@ -98,7 +101,7 @@ class RpcProxy:
                 params[0] = hex(head)
             elif int(params[0], 16) > head:
                 return _lagging_answer(call, None)
-        if method == "eth_getLogs" and int(params[0]["toBlock"], 16) > head:
+        if method == "eth_getLogs" and "toBlock" in params[0] and int(params[0]["toBlock"], 16) > head:
             if int(params[0]["fromBlock"], 16) > head:
                 return _lagging_answer(call, [])
             params[0]["toBlock"] = hex(head)  # it has the logs up to its head only
@@ -123,7 +126,10 @@ class RpcProxy:
             assert request.transport is not None
             request.transport.close()
             return web.Response(status=200)
-        payload = json.loads(body)
+        text_in = body.decode()
+        for old, new in self.rewrite.items():  # a lying node answers for the hashes it told, too
+            text_in = text_in.replace(new, old)
+        payload = json.loads(text_in)
         calls = payload if isinstance(payload, list) else [payload]
         answers: list[Any] = []
         forward: list[dict[str, Any]] = []

@@ -145,8 +145,8 @@ def base_traffic(
 
 def _anomalies(rng: random.Random, start: int, end: int, txs: list[PlannedTx]) -> list[PlannedTx]:
     """A Transfer whose data is too short (decode error), and an unknown event the upto proxy emits
-    in one of OpenGradient's settle transactions (the proxies' logs are read from the receipts of
-    OpenGradient's payments only, so that is where an unknown one can be met)."""
+    in one of OpenGradient's settle transactions (the proxies' logs are read in OpenGradient's
+    payment transactions only, so that is where an unknown one can be met)."""
     ts1 = start + rng.randrange(1, (end - start) // 60) * 60
     sender, to = random_address(rng), random_address(rng)
     transfer = event(BASE, TOKEN, ERC20, "Transfer", sender, to, 1)

@@ -26,10 +26,10 @@ from indexer.devnet.emitter import runtime_code
 from indexer.rpc import RpcClient
 
 TOKEN = BASE.addresses_with_role("token")[0].lower()
-# Searched: the contracts fetched by eth_getLogs. The x402 proxies take their logs from receipts and
+# Searched: the contracts fetched by eth_getLogs. The x402 proxies are read in our transactions only and
 # are placed on chain too, but never searched: they do not say where history begins.
 WATCHED = sorted({a for c in BASE.contracts if c.by_get_logs for a in c.addresses})
-PROXIES = sorted({a for c in BASE.contracts if c.from_receipts for a in c.addresses})
+PROXIES = sorted({a for c in BASE.contracts if c.in_read_transactions for a in c.addresses})
 
 
 def _set_code(rpc: DevRpc, address: str) -> int:

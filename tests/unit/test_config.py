@@ -105,16 +105,16 @@ def test_funding_labels_come_from_the_base_table_and_bad_addresses_are_named(tmp
         load_config(f, {})
 
 
-def test_the_x402_proxies_take_their_logs_from_receipts_and_toml_can_say_otherwise(tmp_path: Path) -> None:
+def test_the_x402_proxies_are_read_in_our_transactions_only_and_toml_can_say_otherwise(tmp_path: Path) -> None:
     base = load_config(None, {}).chain("base")
     by_role = {c.role: c for c in base.contracts}
-    assert by_role["x402_upto"].from_receipts and by_role["x402_exact"].from_receipts
-    assert by_role["token"].by_get_logs and not by_role["token"].from_receipts
-    assert not by_role["permit2"].by_get_logs and not by_role["permit2"].from_receipts  # not watched at all
+    assert by_role["x402_upto"].in_read_transactions and by_role["x402_exact"].in_read_transactions
+    assert by_role["token"].by_get_logs and not by_role["token"].in_read_transactions
+    assert not by_role["permit2"].by_get_logs and not by_role["permit2"].in_read_transactions  # not watched
     f = tmp_path / "c.toml"
     f.write_text('[chains.base.contracts.x402_upto_proxy]\nlogs = "watch"\n')
     upto = next(c for c in load_config(f, {}).chain("base").contracts if c.name == "x402_upto_proxy")
-    assert upto.by_get_logs and not upto.from_receipts
+    assert upto.by_get_logs and not upto.in_read_transactions
     f.write_text('[chains.base.contracts.x402_upto_proxy]\nlogs = "everything"\n')
-    with pytest.raises(ConfigError, match=r"chains.base.contracts.x402_upto_proxy.logs must be one of 'watch', 're"):
+    with pytest.raises(ConfigError, match=r"chains.base.contracts.x402_upto_proxy.logs must be one of 'watch', 'tr"):
         load_config(f, {})

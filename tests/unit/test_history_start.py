@@ -10,7 +10,7 @@ from indexer.history import FOUND, NO_CODE, NO_HISTORY, ContractStart, HistorySt
 from indexer.sync import addresses_for
 
 TOKEN, UPTO, EXACT = (BASE.addresses_with_role(r)[0].lower() for r in ("token", "x402_upto", "x402_exact"))
-# Base with the proxies fetched by eth_getLogs (the built-in profile reads them from receipts).
+# Base with the proxies fetched by eth_getLogs (the built-in profile reads them in our transactions only).
 WATCHING = replace(BASE, contracts=tuple(replace(c, logs=LOGS_WATCH) for c in BASE.contracts))
 
 
@@ -47,11 +47,11 @@ def test_a_configured_start_above_the_found_one_wins() -> None:
     assert block == 5000
 
 
-def test_contracts_read_from_receipts_neither_set_the_start_nor_are_asked_for_by_address() -> None:
-    # The built-in Base profile: the proxies' logs come from the receipts of payment transactions,
-    # which the token's logs name; only the token is searched, and it alone sets where history begins.
+def test_contracts_read_in_our_transactions_neither_set_the_start_nor_are_asked_for_by_address() -> None:
+    # The built-in Base profile: the proxies' logs are read in the payment transactions, which the
+    # token's logs name; only the token is searched, and it alone sets where history begins.
     chain = apply(BASE, HistoryStart("base", 1200, "first code of opg_token", (_found(TOKEN, 1200),)))
     assert chain.start_block == 1200
     assert addresses_for(chain, 1200, 1400) == [TOKEN]
-    assert addresses_for(chain, 1200, 1400, from_receipts=True) == sorted([UPTO, EXACT])
-    assert addresses_for(WATCHING, 0, 10, from_receipts=True) == []
+    assert addresses_for(chain, 1200, 1400, in_read_transactions=True) == sorted([UPTO, EXACT])
+    assert addresses_for(WATCHING, 0, 10, in_read_transactions=True) == []
