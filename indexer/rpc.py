@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import re
+import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +26,12 @@ class RpcError(OgIndexerError):
 
 class RetryableError(RpcError):
     """A failure worth retrying: timeout, 429, 5xx, connection reset, malformed answer."""
+
+
+class RateLimited(RetryableError):
+    """The provider asks us to slow down (HTTP 429, a JSON-RPC rate-limit error): retried for as long
+    as RpcClient.rate_limit_budget_s allows, not a number of times, with every request of the client
+    paused meanwhile."""
 
 
 class RangeTooLarge(RpcError):
@@ -83,7 +90,9 @@ def classify_error(method: str, error: Mapping[str, Any]) -> RpcError:
         if m2:
             max_span = int(m2.group(1).replace(",", "")) * (1000 if m2.group(2).lower() == "k" else 1)
         return RangeTooLarge(f"{method}: {message}", hint, max_span)
-    if code in (-32005, -32603, 429) or "rate limit" in lowered or "timeout" in lowered or "busy" in lowered:
+    if code == 429 or any(p in lowered for p in ("rate limit", "too many requests", "request rate", "rate exceeded")):
+        return RateLimited(f"{method}: {message} (code {code})")
+    if code in (-32005, -32603) or "timeout" in lowered or "busy" in lowered:
         return RetryableError(f"{method}: {message} (code {code})")
     return RpcError(f"{method}: {message} (code {code})")
 
@@ -190,6 +199,7 @@ class RpcClient:
         timeout_s: float = 30.0,
         backoff_s: float = 0.25,
         max_batch: int = 200,
+        rate_limit_budget_s: float = 300.0,
     ) -> None:
         if not urls:
             raise RpcError(f"{chain_name}: no RPC URL configured")
@@ -199,7 +209,9 @@ class RpcClient:
         self.timeout = aiohttp.ClientTimeout(total=timeout_s)
         self.backoff_s = backoff_s
         self.max_batch = max_batch
+        self.rate_limit_budget_s = rate_limit_budget_s
         self.stats = RpcStats()
+        self._paused_until = 0.0  # a rate limit was met: no request leaves before this (monotonic)
         self._active = 0
         self._session: aiohttp.ClientSession | None = None
         self._ids = 0
@@ -236,7 +248,9 @@ class RpcClient:
             async with self._sess().post(url, data=payload, headers={"Content-Type": "application/json"}) as resp:
                 body = await resp.read()
                 self.stats.bytes_received += len(body)
-                if resp.status == 429 or resp.status >= 500:
+                if resp.status == 429:
+                    raise RateLimited(f"HTTP 429 from {redact_url(url)}")
+                if resp.status >= 500:
                     raise RetryableError(f"HTTP {resp.status} from {redact_url(url)}")
                 if resp.status >= 400:
                     raise RpcError(f"HTTP {resp.status} from {redact_url(url)}: {body[:200]!r}")
@@ -251,21 +265,43 @@ class RpcClient:
             raise RetryableError(f"malformed answer from {redact_url(self.url)}: not JSON") from e
 
     async def _with_retries(self, what: str, attempt_fn: Any) -> Any:
+        """attempt_fn until it succeeds: a transient failure is tried `retries` times more, with
+        exponential backoff; a rate limit for up to rate_limit_budget_s, pausing every request of this
+        client (its other workers too) for the backoff, so that together they slow to what the
+        provider allows instead of giving up a backfill over it."""
         delay = self.backoff_s
         last: Exception | None = None
-        for attempt in range(self.retries + 1):
+        limited_since: float | None = None
+        attempt = 0
+        while attempt <= self.retries:
+            if (wait := self._paused_until - time.monotonic()) > 0:
+                await asyncio.sleep(wait)
             try:
                 return await attempt_fn()
+            except RateLimited as e:
+                last = e
+                self.stats.errors[type(e).__name__] += 1
+                now = time.monotonic()
+                limited_since = now if limited_since is None else limited_since
+                if now - limited_since >= self.rate_limit_budget_s:
+                    break
+                self.stats.retries += 1
+                self._paused_until = max(self._paused_until, now + delay * (0.5 + random.random()))
+                delay = min(delay * 2, 8.0)
             except RetryableError as e:
                 last = e
                 self.stats.errors[type(e).__name__] += 1
                 if attempt == self.retries:
                     break
+                attempt += 1
                 self.stats.retries += 1
                 if len(self.urls) > 1:
                     self._active = (self._active + 1) % len(self.urls)
                 await asyncio.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 8.0)
+        if isinstance(last, RateLimited):
+            raise RpcError(f"{what} on {self.chain_name}: still rate-limited after "
+                           f"{self.rate_limit_budget_s:.0f} s: {last}") from last
         raise RpcError(f"{what} on {self.chain_name} failed after {self.retries + 1} attempts: {last}") from last
 
     async def call(self, method: str, params: list[Any]) -> Any:

@@ -1,10 +1,13 @@
-"""RPC error classification (providers' range-limit messages), span control and gap arithmetic."""
+"""RPC error classification (providers' range-limit messages), rate limits, span control and gap arithmetic."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import pytest
 
-from indexer.rpc import RangeTooLarge, RetryableError, RpcError, classify_error, parse_log
+from indexer.rpc import RangeTooLarge, RateLimited, RetryableError, RpcClient, RpcError, classify_error, parse_log
 from indexer.span import SpanControl
 from indexer.store import Range, gaps
 
@@ -77,3 +80,46 @@ def test_malformed_log_is_rejected_not_written() -> None:
             parse_log({**good, key: bad})
     with pytest.raises(RetryableError):
         parse_log({**good, "removed": True})
+
+
+class _Limited(RpcClient):
+    """A provider that answers HTTP 429 to the first `refusals` requests, then the block number."""
+
+    def __init__(self, refusals: int, **kw: float) -> None:
+        super().__init__(["http://unused"], chain_name="base", backoff_s=0.001, **kw)  # type: ignore[arg-type]
+        self.refusals = refusals
+        self.sent: list[float] = []
+
+    async def _post_raw(self, payload: bytes) -> bytes:
+        self.sent.append(time.monotonic())
+        if len(self.sent) <= self.refusals:
+            raise RateLimited("HTTP 429 from http://unused")
+        return b'{"jsonrpc": "2.0", "id": 1, "result": "0x2a"}'
+
+
+def test_a_rate_limit_is_waited_out_beyond_the_retry_count_and_pauses_every_request() -> None:
+    rpc = _Limited(refusals=12)  # twice the 6 retries a transient failure gets
+    assert asyncio.run(rpc.block_number()) == 42
+    assert rpc.stats.errors["RateLimited"] == 12 and len(rpc.sent) == 13
+
+    async def two_workers(client: _Limited) -> list[int]:
+        return list(await asyncio.gather(client.block_number(), client.block_number()))
+
+    paused = _Limited(refusals=1, rate_limit_budget_s=5.0)
+    assert asyncio.run(two_workers(paused)) == [42, 42]
+    assert paused._paused_until > 0  # the 429 paused the client: the other worker waited it out too
+
+
+def test_a_rate_limit_that_never_lifts_fails_after_its_budget_naming_it() -> None:
+    rpc = _Limited(refusals=10**9, rate_limit_budget_s=0.5)
+    with pytest.raises(RpcError, match="still rate-limited after 0 s"):
+        asyncio.run(rpc.block_number())
+    assert len(rpc.sent) > 7  # not cut off at the transient retry count
+
+
+def test_rate_limit_errors_are_told_apart_from_other_transient_ones() -> None:
+    assert isinstance(classify_error("eth_call", {"code": 429, "message": "Too many requests"}), RateLimited)
+    assert isinstance(classify_error("eth_call", {"code": -32005, "message": "project ID request rate exceeded"}),
+                      RateLimited)
+    busy = classify_error("eth_call", {"code": -32603, "message": "internal error"})
+    assert isinstance(busy, RetryableError) and not isinstance(busy, RateLimited)
