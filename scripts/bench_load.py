@@ -26,6 +26,7 @@ from indexer.devnet.anvil import AnvilNode
 from indexer.devnet.anvil_client import AnvilClient as RpcClient
 from indexer.devnet.contracts import install_chain
 from indexer.devnet.plan import Emit, PlannedTx, call, event
+from indexer.devnet.x402 import settle_call
 from indexer.roles import Role
 from indexer.tables import (
     ApprovalRow,
@@ -42,8 +43,6 @@ from indexer.tables import (
 )
 
 ERC20 = "OPG_ERC20_Base.json"
-UPTO_ABI = "x402UptoPermit2Proxy.json"
-EXACT_ABI = "x402ExactPermit2Proxy.json"
 REG_ABI = "TEERegistry.json"
 RELAY_ABI = "InferenceSettlementRelay.json"
 F4_ABI = "InferencePrecompile_0xF4.json"
@@ -139,24 +138,14 @@ def _settle(rng: random.Random, load: ChainLoad, method: str) -> PlannedTx:
     cap = amount if method == "exact" else SESSION_CAP
     permit = ((TOKEN, cap), rng.getrandbits(256), deadline)
     sig = rng.randbytes(65)
+    settle = settle_call(method, permit, amount, payer, PAY_TO, facilitator, GENESIS, sig,
+                         lambda: (MAX_UINT, deadline, rng.randbytes(32), rng.randbytes(32), 27))
     emits: list[Emit] = []
-    if method == "exact":
-        proxy, abi_file, done = EXACT, EXACT_ABI, "Settled"
-        data = call(EXACT_ABI, "settle", permit, payer, (PAY_TO, GENESIS), sig)
-    else:
-        proxy, abi_file = UPTO, UPTO_ABI
-        witness = (PAY_TO, facilitator, GENESIS)
-        if method == "upto":
-            done = "Settled"
-            data = call(UPTO_ABI, "settle", permit, amount, payer, witness, sig)
-        else:
-            done = "SettledWithPermit"
-            p2612 = (MAX_UINT, deadline, rng.randbytes(32), rng.randbytes(32), 27)
-            data = call(UPTO_ABI, "settleWithPermit", p2612, permit, amount, payer, witness, sig)
-            emits.append(event(BASE, TOKEN, ERC20, "Approval", payer, PERMIT2, MAX_UINT))
-            load.add(ApprovalRow, rows=1, to_permit2=1, value_raw=MAX_UINT)
+    if settle.done == "SettledWithPermit":
+        emits.append(event(BASE, TOKEN, ERC20, "Approval", payer, PERMIT2, MAX_UINT))
+        load.add(ApprovalRow, rows=1, to_permit2=1, value_raw=MAX_UINT)
     emits.append(event(BASE, TOKEN, ERC20, "Transfer", payer, PAY_TO, amount))
-    emits.append(event(BASE, proxy, abi_file, done))
+    emits.append(event(BASE, settle.proxy, settle.abi_file, settle.done))
     upto = method != "exact"
     load.add(
         PaymentRow,
@@ -169,7 +158,7 @@ def _settle(rng: random.Random, load: ChainLoad, method: str) -> PlannedTx:
     )
     load.add(X402EventRow, rows=1)
     load.add(TransactionRow, rows=1, with_input=1)
-    return _tx(load, facilitator, proxy, data, emits)
+    return _tx(load, facilitator, settle.proxy, settle.data, emits)
 
 
 def _approve(rng: random.Random, load: ChainLoad) -> PlannedTx:

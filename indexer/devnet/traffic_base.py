@@ -9,7 +9,6 @@ from eth_utils.crypto import keccak
 from indexer.config import BASE
 from indexer.devnet.actors import (
     DEX_ROUTER,
-    EXACT,
     FACILITATORS,
     PAY_TO,
     PERMIT2,
@@ -22,10 +21,9 @@ from indexer.devnet.demand import DAY, SESSION_CAP_RAW, Session
 from indexer.devnet.emitter import LogSpec
 from indexer.devnet.plan import Emit, PlannedTx, call, event
 from indexer.devnet.records import Anomaly, Approval, Fact, Payment, X402Event, iso
+from indexer.devnet.x402 import UPTO_ABI, settle_call
 
 ERC20 = "OPG_ERC20_Base.json"
-UPTO_ABI = "x402UptoPermit2Proxy.json"
-EXACT_ABI = "x402ExactPermit2Proxy.json"
 MAX_UINT = 2**256 - 1
 PERMIT_FAILURE = "ERC20Permit: invalid signature"
 
@@ -59,29 +57,18 @@ def _settle_tx(rng: random.Random, s: Session, method: str, failed_permit: bool)
     deadline = ts + 3600
     cap = amount if method == "exact" else SESSION_CAP_RAW
     permit = ((TOKEN, cap), nonce, deadline)
-    proxy, abi_file = (EXACT, EXACT_ABI) if method == "exact" else (UPTO, UPTO_ABI)
+    settle = settle_call(method, permit, amount, payer, PAY_TO, facilitator, s.valid_after, sig,
+                         lambda: (MAX_UINT, deadline, random_word(rng), random_word(rng), 27 + rng.randrange(2)))
+    proxy, abi_file, done, data = settle.proxy, settle.abi_file, settle.done, settle.data
     emits: list[Emit] = []
     facts: list[Fact] = []
-    if method == "exact":
-        data = call(EXACT_ABI, "settle", permit, payer, (PAY_TO, s.valid_after), sig)
-        done = "Settled"
-    else:
-        witness = (PAY_TO, facilitator, s.valid_after)
-        if method == "upto":
-            data = call(UPTO_ABI, "settle", permit, amount, payer, witness, sig)
-            done = "Settled"
-        else:
-            p2612 = (MAX_UINT, deadline, random_word(rng), random_word(rng), 27 + rng.randrange(2))
-            data = call(UPTO_ABI, "settleWithPermit", p2612, permit, amount, payer, witness, sig)
-            done = "SettledWithPermit"
-            if failed_permit:
-                emits.append(event(BASE, UPTO, UPTO_ABI, "EIP2612PermitFailedWithReason",
-                                   TOKEN, payer, PERMIT_FAILURE))
-                facts.append(X402Event(iso(ts), 0, UPTO, "upto", "EIP2612PermitFailedWithReason",
-                                       TOKEN, payer, PERMIT_FAILURE))
-            else:
-                emits.append(event(BASE, TOKEN, ERC20, "Approval", payer, PERMIT2, MAX_UINT))
-                facts.append(_approval(ts, payer, PERMIT2, MAX_UINT, True))
+    if done == "SettledWithPermit" and failed_permit:
+        emits.append(event(BASE, UPTO, UPTO_ABI, "EIP2612PermitFailedWithReason", TOKEN, payer, PERMIT_FAILURE))
+        facts.append(X402Event(iso(ts), 0, UPTO, "upto", "EIP2612PermitFailedWithReason",
+                               TOKEN, payer, PERMIT_FAILURE))
+    elif done == "SettledWithPermit":
+        emits.append(event(BASE, TOKEN, ERC20, "Approval", payer, PERMIT2, MAX_UINT))
+        facts.append(_approval(ts, payer, PERMIT2, MAX_UINT, True))
     scheme = "exact" if method == "exact" else "upto"
     emits.append(event(BASE, TOKEN, ERC20, "Transfer", payer, PAY_TO, amount))
     emits.append(event(BASE, proxy, abi_file, done))

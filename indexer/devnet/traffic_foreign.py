@@ -17,8 +17,9 @@ from indexer.devnet.actors import (
     random_word,
 )
 from indexer.devnet.emitter import LogSpec
-from indexer.devnet.plan import Emit, PlannedTx, call, encode_event, event
-from indexer.devnet.traffic_base import ERC20, EXACT_ABI, MAX_UINT, PERMIT_FAILURE, UPTO_ABI
+from indexer.devnet.plan import Emit, PlannedTx, encode_event, event
+from indexer.devnet.traffic_base import ERC20, MAX_UINT, PERMIT_FAILURE
+from indexer.devnet.x402 import UPTO_ABI, settle_call
 
 MERCHANTS = 12  # foreign payTo addresses
 PAYERS_PER_MERCHANT = 25
@@ -42,28 +43,16 @@ def foreign_settle(rng: random.Random, ts: int, payer: str, pay_to: str, method:
     deadline, valid_after = ts + 3600, ts - 600
     permit = ((FOREIGN_TOKEN, cap), int.from_bytes(random_word(rng), "big"), deadline)
     sig = rng.randbytes(65)
+    settle = settle_call(method, permit, amount, payer, pay_to, facilitator, valid_after, sig,
+                         lambda: (MAX_UINT, deadline, random_word(rng), random_word(rng), 27 + rng.randrange(2)))
     emits: list[Emit] = []
-    if method == "exact":
-        proxy, abi_file, done = EXACT, EXACT_ABI, "Settled"
-        data = call(EXACT_ABI, "settle", permit, payer, (pay_to, valid_after), sig)
-    else:
-        proxy, abi_file = UPTO, UPTO_ABI
-        witness = (pay_to, facilitator, valid_after)
-        if method == "upto":
-            done = "Settled"
-            data = call(UPTO_ABI, "settle", permit, amount, payer, witness, sig)
-        else:
-            done = "SettledWithPermit"
-            p2612 = (MAX_UINT, deadline, random_word(rng), random_word(rng), 27 + rng.randrange(2))
-            data = call(UPTO_ABI, "settleWithPermit", p2612, permit, amount, payer, witness, sig)
-            if method == "upto_permit_failed":
-                emits.append(event(BASE, UPTO, UPTO_ABI, "EIP2612PermitFailedWithReason",
-                                   FOREIGN_TOKEN, payer, PERMIT_FAILURE))
-            else:
-                emits.append(_token_event("Approval", payer, PERMIT2, MAX_UINT))
+    if method == "upto_permit_failed":
+        emits.append(event(BASE, UPTO, UPTO_ABI, "EIP2612PermitFailedWithReason", FOREIGN_TOKEN, payer, PERMIT_FAILURE))
+    elif settle.done == "SettledWithPermit":
+        emits.append(_token_event("Approval", payer, PERMIT2, MAX_UINT))
     emits.append(_token_event("Transfer", payer, pay_to, amount))
-    emits.append(event(BASE, proxy, abi_file, done))
-    return PlannedTx(ts, facilitator, proxy, data, tuple(emits))
+    emits.append(event(BASE, settle.proxy, settle.abi_file, settle.done))
+    return PlannedTx(ts, facilitator, settle.proxy, settle.data, tuple(emits))
 
 
 def foreign_traffic(rng: random.Random, base_txs: list[PlannedTx], multiple: int) -> list[PlannedTx]:
