@@ -134,13 +134,15 @@ async def refresh_forever(
     every interval_s until stop, so that new payers' funders are classified while the service
     follows. A failed pass (RPC or database) is logged and tried again at the next; it never stops the
     followers."""
-    chains = [c for c in chains if carries_token(c)]
-    while chains and not stop.is_set():
-        for chain in chains:
-            try:
-                async with RpcClient(chain.rpc_urls, chain_name=chain.name) as rpc, pool.acquire() as conn:
-                    await refresh(conn, rpc, chain)
-            except (RpcError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
-                log.warning("funding_failed chain=%s error=%s", chain.name, f"{type(e).__name__}: {e}")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), interval_s)
+    async with contextlib.AsyncExitStack() as clients:
+        rpcs = [(c, await clients.enter_async_context(RpcClient(c.rpc_urls, chain_name=c.name)))
+                for c in chains if carries_token(c)]
+        while rpcs and not stop.is_set():
+            for chain, rpc in rpcs:
+                try:
+                    async with pool.acquire() as conn:
+                        await refresh(conn, rpc, chain)
+                except (RpcError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
+                    log.warning("funding_failed chain=%s error=%s", chain.name, f"{type(e).__name__}: {e}")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), interval_s)

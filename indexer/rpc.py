@@ -330,8 +330,8 @@ class RpcClient:
             raise RetryableError(f"malformed answer to {method}: no result")
         return answer["result"]
 
-    async def _batch_chunk(self, method: str, chunk: Sequence[list[Any]]) -> list[Any]:
-        base, body = await self._send_batch(method, chunk)
+    async def _batch_chunk(self, method: str, chunk: Sequence[list[Any]], label: str = "") -> list[Any]:
+        base, body = await self._send_batch(method, chunk, label)
         return self._batch_results(method, base, len(chunk), self._json(body))
 
     async def _send_batch(self, method: str, chunk: Sequence[list[Any]], label: str = "") -> tuple[int, bytes]:
@@ -435,25 +435,16 @@ class RpcClient:
             chunk = hs[i : i + self.max_batch]
 
             async def attempt(chunk: list[str] = chunk) -> dict[str, list[Log]]:
-                base, body = await self._send_batch(
-                    method, [[{"blockHash": h, "address": sorted(wanted)}] for h in chunk], BY_BLOCK_HASH
-                )
-                answer = self._json(body)
-                if not isinstance(answer, list) or len(answer) != len(chunk):
-                    raise RetryableError(f"malformed batch answer to {method} by block hash")
+                params = [[{"blockHash": h, "address": sorted(wanted)}] for h in chunk]
+                try:
+                    raws = await self._batch_chunk(method, params, BY_BLOCK_HASH)
+                except RetryableError:
+                    raise
+                except RpcError as e:  # what a node answers for a hash it does not know
+                    raise UnknownBlock(f"{method} by block hash ({len(chunk)} blocks): {e}") from e
                 got: dict[str, list[Log]] = {}
-                for item in answer:
-                    k = item.get("id", -1) - base if isinstance(item, dict) and isinstance(item.get("id"), int) else -1
-                    if not 0 <= k < len(chunk) or chunk[k] in got:
-                        raise RetryableError(f"malformed batch item for {method} by block hash")
-                    h = chunk[k]
-                    if item.get("error") is not None:
-                        err = item["error"]
-                        e = classify_error(method, err if isinstance(err, dict) else {"message": str(err)})
-                        if isinstance(e, RetryableError):
-                            raise e
-                        raise UnknownBlock(f"{method} of block {h}: {e}") from e
-                    logs = self._parse_logs(item.get("result"))
+                for h, raw in zip(chunk, raws, strict=True):
+                    logs = self._parse_logs(raw)
                     seen: set[int] = set()
                     for g in logs:
                         if g.block_hash != h or g.address not in wanted or g.log_index in seen:

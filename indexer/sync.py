@@ -118,15 +118,15 @@ async def fetch_range(
             wanted |= set(range(max(lo, headers_from), hi + 1))
         blocks = await rpc.blocks(wanted)
         ours = {g.tx_hash: g for g in logs if in_ours and reads_tx_logs(g)}  # transaction -> a log of it
+        their_blocks = {g.block_hash for g in ours.values()}
         try:
             txs, in_blocks = await asyncio.gather(
-                rpc.transactions({g.tx_hash for g in logs if reads_tx(g)}),
-                rpc.logs_in_blocks(in_ours, {g.block_hash for g in ours.values()}) if ours else _nothing(),
+                rpc.transactions({g.tx_hash for g in logs if reads_tx(g)}), rpc.logs_in_blocks(in_ours, their_blocks)
             )
         except UnknownBlock as e:  # a block of the range left the chain meanwhile: read it again
             problem = str(e)
         else:
-            extra = [g for h in {g.block_hash for g in ours.values()} for g in in_blocks[h] if g.tx_hash in ours]
+            extra = [g for h in their_blocks for g in in_blocks[h] if g.tx_hash in ours]
             problem = _inconsistency(logs, blocks, txs) or _inconsistency(extra, blocks, {})
             if problem is None:
                 problem = next((f"log {g.block_number}/{g.log_index} of {g.tx_hash} has index {g.tx_index}, "
@@ -144,10 +144,6 @@ async def fetch_range(
         )
         await asyncio.sleep(0.5 * (attempt + 1))
     raise RetryableError(f"{chain.name} {lo}-{hi}: the RPC keeps giving inconsistent answers: {problem}")
-
-
-async def _nothing() -> dict[str, list[Log]]:
-    return {}
 
 
 def _merged(logs: list[Log], extra: list[Log]) -> list[Log]:

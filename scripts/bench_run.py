@@ -100,27 +100,14 @@ async def _backend_cpu_s(conn: asyncpg.Connection | asyncpg.Pool) -> float:
     return total
 
 
-def _fix_spans() -> None:
-    """Every eth_getLogs call spans max_block_range blocks: the density targets (indexer.span) are
-    lifted, so that a sweep measures each span as such. The provider's refusals still shrink it."""
-    from indexer import span, sync
-
-    class FixedSpan(span.SpanControl):
-        def __init__(self, ceiling: int, *, probe: bool = False, **_: int) -> None:
-            super().__init__(ceiling, target_logs=1 << 62, target_bytes=1 << 62)
-
-    setattr(sync, "SpanControl", FixedSpan)  # noqa: B010 -- the backfill builds its span control by this name
-
-
 async def run_og(args: argparse.Namespace) -> dict[str, Any]:
     from indexer import decodepool
     from indexer.db import create_pool
     from indexer.rpc import RpcClient
+    from indexer.span import SpanControl
     from indexer.store import migrate
     from indexer.sync import backfill
 
-    if args.fixed_span:
-        _fix_spans()
     pool = await create_pool(args.dsn)
     out: dict[str, Any] = {"logs": 0, "rows": 0, "blocks": 0, "rpc_calls": {}, "http_requests": 0, "rpc_bytes": 0,
                            "stages_s": {"fetch": 0.0, "decode": 0.0, "write": 0.0}, "get_logs_min": 0}
@@ -131,7 +118,11 @@ async def run_og(args: argparse.Namespace) -> dict[str, Any]:
         for chain in _chains(args):
             async with RpcClient(chain.rpc_urls, chain_name=chain.name) as rpc:
                 head = await rpc.block_number()
-                r = await backfill(rpc, pool, chain, 0, head, concurrency=args.concurrency)
+                # --fixed-span: every call spans max_block_range blocks, the density targets lifted, so
+                # that a sweep measures each span as such (the provider's refusals still shrink it)
+                spans = SpanControl(chain.max_block_range, target_logs=1 << 62, target_bytes=1 << 62)
+                r = await backfill(rpc, pool, chain, 0, head, concurrency=args.concurrency,
+                                   spans=spans if args.fixed_span else None)
                 out["logs"] += r.logs
                 out["rows"] += r.rows
                 out["blocks"] += r.blocks
